@@ -1,0 +1,1 @@
+"""Reference runtime client for MLflow's low-level tracing lifecycle."""
