@@ -21,9 +21,7 @@ START_TRACE = "start_trace"
 START_SPAN = "start_span"
 END_SPAN = "end_span"
 END_TRACE = "end_trace"
-CLIENT_LIFECYCLE_METHODS: frozenset[str] = frozenset(
-    {START_TRACE, START_SPAN, END_SPAN, END_TRACE}
-)
+CLIENT_LIFECYCLE_METHODS: frozenset[str] = frozenset({START_TRACE, START_SPAN, END_SPAN, END_TRACE})
 CLIENT_START_METHODS: frozenset[str] = frozenset({START_TRACE, START_SPAN})
 CLIENT_END_METHODS: frozenset[str] = frozenset({END_SPAN, END_TRACE})
 
@@ -157,6 +155,13 @@ CLIENT_QUALIFIED_NAMES: frozenset[str] = frozenset(
 
 #: ``mlflow.start_span_no_context(...)`` returns a live span ended with ``.end()``.
 START_SPAN_NO_CONTEXT = "mlflow.start_span_no_context"
+START_SPAN_NO_CONTEXT_QUALIFIED_NAMES: frozenset[str] = frozenset(
+    {
+        START_SPAN_NO_CONTEXT,
+        "mlflow.tracing.start_span_no_context",
+        "mlflow.tracing.fluent.start_span_no_context",
+    }
+)
 START_SPAN_NO_CONTEXT_PARAMS: tuple[str, ...] = (
     "name",
     "span_type",
@@ -173,8 +178,14 @@ START_SPAN_NO_CONTEXT_PARAMS: tuple[str, ...] = (
 )
 #: Context manager that opens a fluent span: ``with mlflow.start_span(...) as s``.
 FLUENT_START_SPAN = "mlflow.start_span"
+FLUENT_START_SPAN_QUALIFIED_NAMES: frozenset[str] = frozenset(
+    {FLUENT_START_SPAN, "mlflow.tracing.fluent.start_span"}
+)
 #: Decorator that wraps a function in a fluent span (with or without arguments).
 FLUENT_TRACE_DECORATOR = "mlflow.trace"
+FLUENT_TRACE_DECORATOR_QUALIFIED_NAMES: frozenset[str] = frozenset(
+    {FLUENT_TRACE_DECORATOR, "mlflow.tracing.fluent.trace"}
+)
 #: Fluent calls that act on the active fluent span or trace.
 FLUENT_CONTEXT_FUNCTIONS: frozenset[str] = frozenset(
     {

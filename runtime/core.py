@@ -1,0 +1,488 @@
+"""The pure state core: traces, spans, parent links, open/ended, order policy.
+
+No I/O and one lock. Every lifecycle call goes through the same three steps, all
+under :attr:`LifecycleState.lock`:
+
+1. ``check_*``: read-only validation. It returns the violation (an unraised
+   :class:`~lifecycle_runtime.errors.LifecycleError`) or ``None``, and whether the
+   call could still go ahead the way real MLflow would (warn mode).
+2. the backend hook (forwarding to MLflow, writing a JSON line); if it raises,
+   nothing has changed yet.
+3. ``apply_*``: the only methods that change state.
+
+So a refused call, or one whose backend failed, leaves the state exactly as it was.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+from typing import Any, NamedTuple
+
+from .errors import (
+    AlreadyEndedError,
+    ClosedParentError,
+    CrossTraceError,
+    InvalidStatusError,
+    LifecycleError,
+    MissingParentError,
+    OpenChildrenError,
+    OrderViolationError,
+    UnknownSpanError,
+    UnknownTraceError,
+)
+from .mlflow_facts import (
+    SPAN_ID_HEX_DIGITS,
+    TRACE_ID_HEX_DIGITS,
+    TRACE_ID_PREFIX,
+    VALID_STATUSES,
+)
+from .model import EVICTED, FINISHED, ROOT_ENDED, Span, Trace
+
+__all__ = ["EndPlan", "LifecycleState", "normalize_status"]
+
+POLICIES = ("nesting", "lifo")
+
+_rng = random.Random()
+if hasattr(os, "register_at_fork"):  # a forked child must not repeat its parent's IDs
+    os.register_at_fork(after_in_child=_rng.seed)
+
+_SPAN_BITS = SPAN_ID_HEX_DIGITS * 4
+_TRACE_BITS = TRACE_ID_HEX_DIGITS * 4
+_SPAN_FMT = f"%0{SPAN_ID_HEX_DIGITS}x"
+_TRACE_FMT = f"{TRACE_ID_PREFIX}%0{TRACE_ID_HEX_DIGITS}x"
+_STATUS_FIX = {s.lower(): s for s in VALID_STATUSES}
+
+
+def normalize_status(status: Any) -> tuple[str, str] | InvalidStatusError:
+    """``(status, description)`` from a string, an MLflow ``SpanStatus`` or a
+    ``SpanStatusCode`` (duck-typed: mlflow is never imported), else the error."""
+    if type(status) is str:
+        if status in VALID_STATUSES:
+            return status, ""
+    else:
+        description = ""
+        code = status
+        if hasattr(status, "status_code"):  # SpanStatus(status_code, description)
+            code = status.status_code
+            description = getattr(status, "description", "") or ""
+        value = getattr(code, "value", code)  # SpanStatusCode (a str Enum)
+        if isinstance(value, str) and value in VALID_STATUSES:
+            return value, str(description)
+        name = getattr(code, "name", None)
+        if isinstance(name, str) and name in VALID_STATUSES:
+            return name, str(description)
+    hint = _STATUS_FIX.get(status.lower()) if isinstance(status, str) else None
+    extra = f" (did you mean {hint!r}?)" if hint else ""
+    return InvalidStatusError(
+        f"invalid status {status!r}: use 'OK', 'ERROR' or 'UNSET' (case matters), "
+        f"an MLflow SpanStatus or SpanStatusCode{extra}"
+    )
+
+
+def _describe(span: Span) -> str:
+    return f"{span.name!r} ({span.span_id})"
+
+
+class EndPlan(NamedTuple):
+    """Everything an end call will change, computed before the change (backends read it)."""
+
+    method: str  # "end_span" or "end_trace"
+    trace: Trace
+    span: Span
+    outputs: Any
+    attributes: dict[str, Any] | None
+    status: str
+    description: str
+    end_time_ns: int
+    finishes_trace: bool
+    #: what the caller passed, as given (forwarded to MLflow unchanged)
+    call_outputs: Any
+    call_attributes: dict[str, Any] | None
+    call_status: Any
+    call_end_time_ns: int | None
+
+    def span_dict(self) -> dict[str, Any]:
+        """The ended span as :meth:`Span.to_dict` will show it after the change."""
+        d = self.span.to_dict()
+        d.update(
+            outputs=self.outputs,
+            attributes=dict(self.attributes or {}),
+            status=self.status,
+            status_description=self.description,
+            end_time_ns=self.end_time_ns,
+        )
+        return d
+
+    def trace_dict(self) -> dict[str, Any]:
+        """The trace as :meth:`Trace.to_dict` will show it after the change."""
+        d = self.trace.to_dict()
+        sd = self.span_dict()
+        d["spans"] = [sd if s["span_id"] == sd["span_id"] else s for s in d["spans"]]
+        if self.span is self.trace.root:
+            d.update(status=self.status, end_time_ns=self.end_time_ns)
+        if self.finishes_trace:
+            d["state"] = FINISHED
+        elif self.span is self.trace.root:
+            d["state"] = ROOT_ENDED
+        return d
+
+
+class LifecycleState:
+    """Traces, spans and their links, guarded by :attr:`lock` (held by the caller)."""
+
+    def __init__(
+        self,
+        policy: str = "nesting",
+        max_open_traces: int = 10_000,
+        max_finished_traces: int = 10_000,
+    ) -> None:
+        if policy not in POLICIES:
+            raise ValueError(f"policy must be one of {POLICIES}, not {policy!r}")
+        if max_open_traces < 1 or max_finished_traces < 0:
+            raise ValueError("max_open_traces must be >= 1 and max_finished_traces >= 0")
+        self.lock = threading.Lock()
+        self.policy = policy
+        self.lifo = policy == "lifo"
+        self.max_open_traces = max_open_traces
+        self.max_finished_traces = max_finished_traces
+        #: traces not finished yet (OPEN or ROOT_ENDED), oldest first
+        self.open_traces: dict[str, Trace] = {}
+        #: finished or evicted traces still remembered (bounded), oldest first, so that
+        #: a late second end is reported as TLC104 rather than as an unknown ID
+        self.done_traces: dict[str, Trace] = {}
+        #: every span of an open or remembered trace, by span ID
+        self.spans: dict[str, Span] = {}
+
+    # --- IDs -------------------------------------------------------------------------
+
+    def new_trace_id(self) -> str:
+        while True:
+            tid = _TRACE_FMT % _rng.getrandbits(_TRACE_BITS)
+            if tid not in self.open_traces and tid not in self.done_traces:
+                return tid
+
+    def new_span_id(self) -> str:
+        spans = self.spans
+        while True:
+            sid = _SPAN_FMT % _rng.getrandbits(_SPAN_BITS)
+            if sid not in spans and sid != "0" * SPAN_ID_HEX_DIGITS:
+                return sid
+
+    # --- checks (read only) ----------------------------------------------------------
+
+    def find_trace(self, trace_id: Any) -> Trace | None:
+        t = self.open_traces.get(trace_id) if isinstance(trace_id, str) else None
+        if t is None and isinstance(trace_id, str):
+            t = self.done_traces.get(trace_id)
+        return t
+
+    def _unknown_trace(self, trace_id: Any, trace: Trace | None) -> UnknownTraceError:
+        if trace is not None and trace.state is EVICTED:
+            return UnknownTraceError(
+                f"trace {trace_id!r} ({trace.root.name!r}) was evicted from the open-trace "
+                f"table (limit {self.max_open_traces}) and reported as a leak"
+            )
+        return UnknownTraceError(
+            f"unknown trace ID {trace_id!r}: this client started no such trace "
+            "(hard-coded, stale or foreign ID?)"
+        )
+
+    def check_start_span(
+        self, name: str, trace_id: Any, parent_id: Any
+    ) -> tuple[Trace | None, Span | None, LifecycleError | None, bool]:
+        """``(trace, parent, violation, can_go_ahead)`` for ``start_span``."""
+        if parent_id is None:
+            return (
+                None,
+                None,
+                MissingParentError(
+                    f"start_span({name!r}) without parent_id: pass the parent span's span_id "
+                    "(the root's for a top-level span)"
+                ),
+                False,
+            )
+        trace = self.open_traces.get(trace_id) if isinstance(trace_id, str) else None
+        if trace is None:
+            trace = self.find_trace(trace_id)
+            if trace is None or trace.state is EVICTED:
+                return None, None, self._unknown_trace(trace_id, trace), False
+        parent = self.spans.get(parent_id) if isinstance(parent_id, str) else None
+        if parent is None:
+            return (
+                trace,
+                None,
+                UnknownSpanError(
+                    f"start_span({name!r}): unknown parent_id {parent_id!r} in trace "
+                    f"{trace.trace_id!r} ({trace.root.name!r})"
+                ),
+                False,
+            )
+        if parent.trace_id != trace.trace_id:
+            other = self.find_trace(parent.trace_id)
+            other_name = other.root.name if other is not None else "?"
+            return (
+                trace,
+                parent,
+                CrossTraceError(
+                    f"start_span({name!r}): parent {_describe(parent)} belongs to trace "
+                    f"{parent.trace_id!r} ({other_name!r}), not to trace {trace.trace_id!r} "
+                    f"({trace.root.name!r})"
+                ),
+                False,
+            )
+        if parent.end_time_ns is not None:
+            finished = trace.state is FINISHED
+            what = "its trace already finished" if finished else "the parent already ended"
+            return (
+                trace,
+                parent,
+                ClosedParentError(
+                    f"start_span({name!r}) under parent {_describe(parent)} of trace "
+                    f"{trace.trace_id!r}: {what}"
+                ),
+                not finished,
+            )
+        return trace, parent, None, True
+
+    def _open_descendants(self, trace: Trace, span: Span) -> list[Span]:
+        out = []
+        for s in trace.open.values():
+            p = s._parent
+            while p is not None:
+                if p is span:
+                    out.append(s)
+                    break
+                p = p._parent
+        return out
+
+    def _open_children_error(self, what: str, trace: Trace, span: Span) -> OpenChildrenError:
+        desc = self._open_descendants(trace, span)
+        listed = ", ".join(_describe(s) for s in desc[:5])
+        more = f" and {len(desc) - 5} more" if len(desc) > 5 else ""
+        return OpenChildrenError(
+            f"{what}: {len(desc)} descendant span(s) still open: {listed}{more}; end them first"
+        )
+
+    def check_end_span(
+        self, trace_id: Any, span_id: Any
+    ) -> tuple[Trace | None, Span | None, LifecycleError | None, bool]:
+        """``(trace, span, violation, can_go_ahead)`` for ``end_span``."""
+        trace = self.open_traces.get(trace_id) if isinstance(trace_id, str) else None
+        if trace is None:
+            trace = self.find_trace(trace_id)
+            if trace is None or trace.state is EVICTED:
+                return None, None, self._unknown_trace(trace_id, trace), False
+        span = self.spans.get(span_id) if isinstance(span_id, str) else None
+        if span is None:
+            return (
+                trace,
+                None,
+                UnknownSpanError(
+                    f"end_span: unknown span_id {span_id!r} in trace {trace.trace_id!r} "
+                    f"({trace.root.name!r})"
+                ),
+                False,
+            )
+        if span.trace_id != trace.trace_id:
+            other = self.find_trace(span.trace_id)
+            other_name = other.root.name if other is not None else "?"
+            return (
+                trace,
+                span,
+                CrossTraceError(
+                    f"end_span: span {_describe(span)} belongs to trace {span.trace_id!r} "
+                    f"({other_name!r}), not to trace {trace.trace_id!r} ({trace.root.name!r})"
+                ),
+                False,
+            )
+        if span.end_time_ns is not None:
+            return (
+                trace,
+                span,
+                AlreadyEndedError(
+                    f"end_span: span {_describe(span)} of trace {trace.trace_id!r} already "
+                    f"ended (status {span.status})"
+                ),
+                False,
+            )
+        if span._open_desc:
+            return (
+                trace,
+                span,
+                self._open_children_error(
+                    f"end_span: cannot end span {_describe(span)}", trace, span
+                ),
+                True,
+            )
+        if self.lifo:
+            last = trace.open[next(reversed(trace.open))]
+            if last is not span:
+                return (
+                    trace,
+                    span,
+                    OrderViolationError(
+                        f"end_span: policy 'lifo' ends spans in reverse start order: span "
+                        f"{_describe(span)} ended while {_describe(last)}, started after it, "
+                        "is still open"
+                    ),
+                    True,
+                )
+        return trace, span, None, True
+
+    def check_end_trace(self, trace_id: Any) -> tuple[Trace | None, LifecycleError | None, bool]:
+        """``(trace, violation, can_go_ahead)`` for ``end_trace``."""
+        trace = self.open_traces.get(trace_id) if isinstance(trace_id, str) else None
+        if trace is None:
+            trace = self.find_trace(trace_id)
+            if trace is None or trace.state is EVICTED:
+                return None, self._unknown_trace(trace_id, trace), False
+        root = trace.root
+        if root.end_time_ns is not None:
+            return (
+                trace,
+                AlreadyEndedError(
+                    f"end_trace: trace {trace.trace_id!r} ({root.name!r}) already ended "
+                    f"(status {root.status})"
+                ),
+                False,
+            )
+        if root._open_desc:
+            return (
+                trace,
+                self._open_children_error(
+                    f"end_trace: cannot end trace {trace.trace_id!r} ({root.name!r})", trace, root
+                ),
+                True,
+            )
+        return trace, None, True
+
+    def plan_end(
+        self,
+        method: str,
+        trace: Trace,
+        span: Span,
+        outputs: Any,
+        attributes: dict[str, Any] | None,
+        status: str,
+        description: str,
+        end_time_ns: int | None,
+        call_status: Any,
+    ) -> EndPlan:
+        attrs = span._attributes
+        if attributes:
+            attrs = {**attrs, **attributes} if attrs else dict(attributes)
+        finishes = len(trace.open) == 1 and (span is trace.root or trace.state is ROOT_ENDED)
+        return EndPlan(
+            method,
+            trace,
+            span,
+            span.outputs if outputs is None else outputs,
+            attrs,
+            status,
+            description,
+            time.time_ns() if end_time_ns is None else end_time_ns,
+            finishes,
+            outputs,
+            attributes,
+            call_status,
+            end_time_ns,
+        )
+
+    # --- changes (the only place state changes) -------------------------------------
+
+    def apply_start_trace(self, root: Span, trace: Trace) -> list[Trace]:
+        """Register a new trace; returns the traces evicted to stay within the limit."""
+        evicted = []
+        open_traces = self.open_traces
+        while len(open_traces) >= self.max_open_traces:
+            old = open_traces.pop(next(iter(open_traces)))
+            old.state = EVICTED
+            self._remember(old)
+            evicted.append(old)
+        open_traces[trace.trace_id] = trace
+        self.spans[root.span_id] = root
+        return evicted
+
+    def apply_start_span(self, trace: Trace, span: Span) -> None:
+        sid = span.span_id
+        self.spans[sid] = span
+        trace.open[sid] = span
+        trace.spans.append(span)
+        p = span._parent
+        while p is not None:
+            p._open_desc += 1
+            p = p._parent
+
+    def apply_end(self, plan: EndPlan) -> None:
+        span = plan.span
+        trace = plan.trace
+        span.outputs = plan.outputs
+        span._attributes = plan.attributes
+        span.status = plan.status
+        span.status_description = plan.description
+        span.end_time_ns = plan.end_time_ns
+        del trace.open[span.span_id]
+        p = span._parent
+        while p is not None:
+            p._open_desc -= 1
+            p = p._parent
+        if plan.finishes_trace:
+            trace.state = FINISHED
+            del self.open_traces[trace.trace_id]
+            self._remember(trace)
+        elif span is trace.root:
+            trace.state = ROOT_ENDED
+
+    def _remember(self, trace: Trace) -> None:
+        done = self.done_traces
+        done[trace.trace_id] = trace
+        spans = self.spans
+        while len(done) > self.max_finished_traces:
+            old = done.pop(next(iter(done)))
+            for s in old.spans:
+                if spans.get(s.span_id) is s:
+                    del spans[s.span_id]
+
+    # --- reading -----------------------------------------------------------------------
+
+    def open_spans(self) -> list[Span]:
+        return [s for t in self.open_traces.values() for s in t.open.values()]
+
+    def snapshot(self) -> tuple[Any, ...]:
+        """A deep, comparable picture of the whole state (tests: a refused call changes
+        nothing)."""
+
+        def span_state(s: Span) -> tuple[Any, ...]:
+            return (
+                s.name,
+                s.trace_id,
+                s.span_id,
+                s.parent_id,
+                s.span_type,
+                repr(s.inputs),
+                repr(s.outputs),
+                repr(sorted((s._attributes or {}).items(), key=repr)),
+                s.status,
+                s.status_description,
+                s.start_time_ns,
+                s.end_time_ns,
+                s._open_desc,
+            )
+
+        def trace_state(t: Trace) -> tuple[Any, ...]:
+            return (
+                t.trace_id,
+                t.state,
+                t.root.span_id,
+                tuple(span_state(s) for s in t.spans),
+                tuple(t.open),
+            )
+
+        return (
+            tuple(trace_state(t) for t in self.open_traces.values()),
+            tuple(trace_state(t) for t in self.done_traces.values()),
+            tuple(sorted(self.spans)),
+        )
