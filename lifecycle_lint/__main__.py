@@ -1,0 +1,3 @@
+from lifecycle_lint.cli import main
+
+raise SystemExit(main())

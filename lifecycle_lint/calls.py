@@ -1,0 +1,118 @@
+"""Recognise lifecycle calls and bind their arguments to MLflow's parameters."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from lifecycle_runtime import mlflow_facts as facts
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from lifecycle_lint.scopes import ModuleIndex, Scope
+
+
+class CallKind(enum.Enum):
+    START_TRACE = facts.START_TRACE
+    START_SPAN = facts.START_SPAN
+    END_SPAN = facts.END_SPAN
+    END_TRACE = facts.END_TRACE
+    START_NO_CONTEXT = "start_span_no_context"  # mlflow.start_span_no_context(...)
+    SPAN_END = "span.end"  # <span>.end(...)
+
+    @property
+    def is_start(self) -> bool:
+        return self in (CallKind.START_TRACE, CallKind.START_SPAN, CallKind.START_NO_CONTEXT)
+
+    @property
+    def is_end(self) -> bool:
+        return self in (CallKind.END_SPAN, CallKind.END_TRACE, CallKind.SPAN_END)
+
+
+_CLIENT_KINDS = {
+    facts.START_TRACE: CallKind.START_TRACE,
+    facts.START_SPAN: CallKind.START_SPAN,
+    facts.END_SPAN: CallKind.END_SPAN,
+    facts.END_TRACE: CallKind.END_TRACE,
+}
+
+#: ``<span>.end(outputs, attributes, status, end_time_ns)`` on a live span.
+SPAN_END_PARAMS: tuple[str, ...] = ("outputs", "attributes", "status", "end_time_ns")
+
+
+@dataclass(eq=False)
+class LifecycleCall:
+    node: cst.Call
+    kind: CallKind
+    scope: Scope
+    #: The client (for client calls) or the span (for ``span.end``).
+    receiver: cst.BaseExpression | None
+    #: Arguments bound to parameter names (``request_id`` is bound as ``trace_id``).
+    args: dict[str, cst.Arg] = field(default_factory=dict)
+    #: The ``request_id=`` keyword argument, when that spelling is used.
+    request_id_keyword: cst.Arg | None = None
+    #: ``*args`` or ``**kwargs`` present: which parameters are given is unknown.
+    has_unpacking: bool = False
+
+    def arg(self, param: str) -> cst.BaseExpression | None:
+        bound = self.args.get(param)
+        return None if bound is None else bound.value
+
+
+def bind_arguments(call: cst.Call, params: tuple[str, ...]) -> tuple[dict[str, cst.Arg], bool]:
+    bound: dict[str, cst.Arg] = {}
+    unpacking = False
+    position = 0
+    for arg in call.args:
+        if arg.star:
+            unpacking = True
+        elif arg.keyword is not None:
+            name = arg.keyword.value
+            if name == facts.REQUEST_ID_PARAM:
+                name = facts.TRACE_ID_PARAM
+            bound[name] = arg
+        else:
+            if position < len(params):
+                bound[params[position]] = arg
+            position += 1
+    return bound, unpacking
+
+
+def classify(call: cst.Call, index: ModuleIndex, scope: Scope) -> LifecycleCall | None:
+    """The lifecycle call ``call`` is, or ``None`` if it is none or its receiver is unknown."""
+    import libcst as cst
+
+    func = call.func
+    if isinstance(func, cst.Attribute):
+        method = func.attr.value
+        kind = _CLIENT_KINDS.get(method)
+        if kind is not None and index.is_client(func.value, scope):
+            signature = facts.CLIENT_SIGNATURES[method]
+            args, unpacking = bind_arguments(call, signature.params)
+            request_kw = next(
+                (
+                    a
+                    for a in call.args
+                    if a.keyword is not None and a.keyword.value == facts.REQUEST_ID_PARAM
+                ),
+                None,
+            )
+            return LifecycleCall(call, kind, scope, func.value, args, request_kw, unpacking)
+    if isinstance(func, (cst.Attribute, cst.Name)):
+        if index.qualify(func, scope) in facts.START_SPAN_NO_CONTEXT_QUALIFIED_NAMES:
+            args, unpacking = bind_arguments(call, facts.START_SPAN_NO_CONTEXT_PARAMS)
+            return LifecycleCall(
+                call, CallKind.START_NO_CONTEXT, scope, None, args, None, unpacking
+            )
+    return None
+
+
+def span_end_call(call: cst.Call, scope: Scope) -> LifecycleCall:
+    """``<span>.end(...)`` where the caller already knows the receiver is a span."""
+    import libcst as cst
+
+    assert isinstance(call.func, cst.Attribute)
+    args, unpacking = bind_arguments(call, SPAN_END_PARAMS)
+    return LifecycleCall(call, CallKind.SPAN_END, scope, call.func.value, args, None, unpacking)

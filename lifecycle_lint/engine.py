@@ -1,0 +1,180 @@
+"""The pipeline for one file: text check, parse, facts, rules, findings.
+
+libcst is imported only when a file holds a lifecycle token: the text check is
+the fast path for the large majority of files in a real repository.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import re
+import tokenize
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lifecycle_lint.findings import Finding
+from lifecycle_lint.noqa import suppressed
+from lifecycle_lint.rules import RULES, Rule
+from lifecycle_lint.selection import RuleSelection
+from lifecycle_lint.settings import Settings
+from lifecycle_runtime import mlflow_facts as facts
+
+_TOKENS_BYTES = tuple(t.encode() for t in facts.LIFECYCLE_TOKENS)
+
+
+_BRACKETS = re.compile(r"[()\[\]{}]")
+#: CPython refuses more than 200 nested brackets; libcst's native parser
+#: crashes the process (a segmentation fault) on about 1,500.
+_MAX_NESTING = 200
+
+
+def _nesting_error(text: str) -> SyntaxError | None:
+    """CPython's own error for a file nested too deeply for libcst to parse safely."""
+    depth = deepest = 0
+    for match in _BRACKETS.finditer(text):
+        depth += 1 if match.group() in "([{" else -1
+        deepest = max(deepest, depth)
+    if deepest <= _MAX_NESTING:
+        return None
+    try:
+        ast.parse(text)
+    except (SyntaxError, RecursionError, MemoryError, ValueError) as error:
+        if isinstance(error, SyntaxError):
+            return error
+        return SyntaxError(f"too deeply nested ({type(error).__name__})")
+    return None  # brackets inside strings: the real nesting is fine
+
+
+def has_lifecycle_token(data: bytes | str) -> bool:
+    """No rule can fire in a file without one of these tokens."""
+    if isinstance(data, str):
+        return any(token in data for token in facts.LIFECYCLE_TOKENS)
+    return any(token in data for token in _TOKENS_BYTES)
+
+
+@dataclass(frozen=True)
+class LintOptions:
+    settings: Settings = field(default_factory=Settings)
+    enabled: frozenset[str] = field(default_factory=lambda: RuleSelection().enabled_codes())
+
+
+@dataclass
+class FileResult:
+    path: str
+    findings: list[Finding] = field(default_factory=list)
+    #: An internal error while checking this file (a bug of ours, not the user's).
+    error: str | None = None
+    parsed: bool = False
+
+
+def decode_source(data: bytes) -> str:
+    """Decode as Python does: BOM, PEP 263 coding line, else UTF-8."""
+    encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    text = data.decode(encoding)
+    return text[1:] if text.startswith("\ufeff") else text
+
+
+def _file_finding(path: str, code: str, line: int, column: int, message: str) -> Finding:
+    rule = RULES[code]
+    return Finding(path, line, column, line, column, code, rule.name, message)
+
+
+def lint_source(path: str, text: str, options: LintOptions) -> FileResult:
+    """Every finding in ``text`` (already decoded), before ``noqa`` is applied."""
+    result = FileResult(path)
+    if not has_lifecycle_token(text):
+        return result
+    nesting = _nesting_error(text)
+    if nesting is not None:
+        if "TLC001" in options.enabled:
+            message = f"syntax error, the file is not checked: {nesting.msg}"
+            line, column = nesting.lineno or 1, nesting.offset or 1
+            result.findings.append(_file_finding(path, "TLC001", line, column, message))
+        return result
+    import libcst as cst  # deferred: most files never get here
+
+    try:
+        module = cst.parse_module(text)
+    except cst.ParserSyntaxError as error:
+        if "TLC001" in options.enabled:
+            message = f"syntax error, the file is not checked: {error.message}"
+            result.findings.append(
+                _file_finding(path, "TLC001", error.raw_line, error.raw_column + 1, message)
+            )
+        return result
+    except RecursionError:
+        if "TLC001" in options.enabled:
+            message = "nested too deeply to parse, the file is not checked"
+            result.findings.append(_file_finding(path, "TLC001", 1, 1, message))
+        return result
+    result.parsed = True
+    try:
+        result.findings.extend(_run_rules(path, module, options))
+    except RecursionError:
+        result.error = "nested too deeply to analyse"
+    except Exception as error:  # noqa: BLE001 - one file's bug must not stop the run
+        result.error = f"internal error: {type(error).__name__}: {error}"
+    return result
+
+
+def _run_rules(path: str, module: object, options: LintOptions) -> list[Finding]:
+    from lifecycle_lint.context import FileContext
+
+    ctx = FileContext(path, module, options.settings)  # type: ignore[arg-type]
+    findings: list[Finding] = []
+    for code in sorted(options.enabled):
+        rule: Rule = RULES[code]()
+        for report in rule.check(ctx):
+            position = ctx.position(report.node)
+            findings.append(
+                Finding(
+                    path,
+                    position.start.line,
+                    position.start.column + 1,
+                    position.end.line,
+                    position.end.column + 1,
+                    rule.code,
+                    rule.name,
+                    report.message,
+                    report.fix.description if report.fix else None,
+                )
+            )
+    findings.sort(key=Finding.sort_key)
+    return findings
+
+
+def lint_bytes(path: str, data: bytes, options: LintOptions) -> FileResult:
+    if not has_lifecycle_token(data):
+        return FileResult(path)
+    try:
+        text = decode_source(data)
+    except (UnicodeDecodeError, SyntaxError, LookupError) as error:
+        result = FileResult(path)
+        if "TLC002" in options.enabled:
+            message = f"cannot decode the file, it is not checked: {error}"
+            result.findings.append(_file_finding(path, "TLC002", 1, 1, message))
+        return result
+    return lint_source(path, text, options)
+
+
+def lint_file(path: Path, options: LintOptions, *, apply_noqa: bool = True) -> FileResult:
+    shown = str(path)
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        result = FileResult(shown)
+        if "TLC002" in options.enabled:
+            reason = error.strerror or type(error).__name__
+            message = f"cannot read the file, it is not checked: {reason}"
+            result.findings.append(_file_finding(shown, "TLC002", 1, 1, message))
+        return result
+    result = lint_bytes(shown, data, options)
+    if apply_noqa and result.findings:
+        lines = data.decode("utf-8", errors="replace").splitlines()
+        result.findings = [
+            f
+            for f in result.findings
+            if not (0 < f.line <= len(lines) and suppressed(lines[f.line - 1], f.code))
+        ]
+    return result

@@ -1,0 +1,12 @@
+"""The analysis settings that change what rules report (no libcst here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lifecycle_runtime import mlflow_facts as facts
+
+
+@dataclass(frozen=True)
+class Settings:
+    mlflow_major: facts.MlflowMajor = facts.DEFAULT_MLFLOW_MAJOR

@@ -1,0 +1,85 @@
+"""A fast walk over libcst trees.
+
+libcst's visitor dispatch and its metadata providers cost about as much as the
+parse itself; the analysis needs neither. This walk follows only the fields of
+each node type that can hold code (whitespace, commas and other tokens are
+skipped), with the field list cached per node type.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+
+import libcst as cst
+
+_TRIVIA_FIELDS = frozenset(
+    {
+        "lpar",
+        "rpar",
+        "comma",
+        "semicolon",
+        "header",
+        "footer",
+        "leading_lines",
+        "lines_after_decorators",
+        "trailing_whitespace",
+        "newline",
+        "dot",
+        "lbracket",
+        "rbracket",
+        "lbrace",
+        "rbrace",
+        "equal",
+        "colon",
+        "star",
+        "walrus",
+        "asynchronous",
+        "operator",
+    }
+)
+
+_fields_by_type: dict[type, tuple[str, ...]] = {}
+
+
+def _code_fields(node_type: type) -> tuple[str, ...]:
+    fields = _fields_by_type.get(node_type)
+    if fields is None:
+        fields = tuple(
+            f.name
+            for f in dataclasses.fields(node_type)
+            if f.name not in _TRIVIA_FIELDS and not f.name.startswith("whitespace")
+        )
+        _fields_by_type[node_type] = fields
+    return fields
+
+
+def children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """The direct children of ``node`` that can hold code, in source order."""
+    for name in _code_fields(type(node)):
+        value = getattr(node, name)
+        if isinstance(value, cst.CSTNode):
+            yield value
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                if isinstance(item, cst.CSTNode):
+                    yield item
+
+
+#: Nodes that open a new scope: their bodies are analysed on their own.
+SCOPE_NODES = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
+
+
+def descendants(node: cst.CSTNode, *, into_scopes: bool = True) -> Iterator[cst.CSTNode]:
+    """Every node below ``node`` (not ``node`` itself), in source order.
+
+    With ``into_scopes=False`` nested functions, lambdas and classes are
+    yielded but not entered.
+    """
+    stack = list(reversed(list(children(node))))
+    while stack:
+        current = stack.pop()
+        yield current
+        if not into_scopes and isinstance(current, SCOPE_NODES):
+            continue
+        stack.extend(reversed(list(children(current))))
