@@ -20,6 +20,8 @@ class FileContext:
         self.settings = settings
         self.index = ModuleIndex(module)
         self._positions: dict[cst.CSTNode, CodeRange] | None = None
+        #: Facts computed once per file and shared by several rules (flow analysis).
+        self.cache: dict[str, object] = {}
         self._lifecycle_by_node: dict[cst.Call, LifecycleCall] = {}
         for call in self.index.calls:
             found = self._classify(call)

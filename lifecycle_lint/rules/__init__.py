@@ -5,11 +5,25 @@ from __future__ import annotations
 from lifecycle_lint.rules.base import Replacement, Report, Rule
 from lifecycle_lint.rules.files import SyntaxErrorRule, UnreadableFile
 from lifecycle_lint.rules.ids import DeprecatedRequestId, HardcodedId, MissingParent
+from lifecycle_lint.rules.lifecycle import (
+    DoubleEnd,
+    NonLifoEnd,
+    NotEndedOnException,
+    ParentEndedBeforeChild,
+    SpanNotEnded,
+    TraceNotEnded,
+)
 from lifecycle_lint.rules.status import ErrorRecordedAsOk, InvalidStatus
 
 RULE_CLASSES: tuple[type[Rule], ...] = (
     SyntaxErrorRule,
     UnreadableFile,
+    SpanNotEnded,
+    TraceNotEnded,
+    NotEndedOnException,
+    DoubleEnd,
+    ParentEndedBeforeChild,
+    NonLifoEnd,
     HardcodedId,
     MissingParent,
     DeprecatedRequestId,

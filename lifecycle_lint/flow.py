@@ -1,0 +1,1098 @@
+"""Path-aware lifecycle analysis: an abstract interpreter over one scope's statements.
+
+Python has no goto, so the interpreter walks structured statements in order
+with a *set* of abstract path states, splits at branches, iterates loops to a
+fixpoint, and sends the state at every statement that may raise into the
+enclosing ``except``/``finally`` blocks (RULES.md, "Analysis conventions").
+
+A path state knows, for every span started in the scope (a *site*: one start
+call), whether it is open, ended or handed over, which trace and parent it
+belongs to, and which local names hold the span or an ID read from it. The
+analysis records *events* (a span still open when the scope is left, a second
+end, a parent ended before its child) that the TLC1xx rules turn into findings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from lifecycle_lint.calls import CallKind, LifecycleCall, bind_arguments
+from lifecycle_lint.context import FileContext
+from lifecycle_lint.scopes import Scope
+from lifecycle_lint.walk import SCOPE_NODES, children, descendants
+from lifecycle_runtime import mlflow_facts as facts
+
+OPEN, ENDED, HANDED = "open", "ended", "handed"
+
+#: Beyond this many distinct path states at one point the scope is skipped:
+#: no finding is better than a guess.
+MAX_STATES = 400
+
+#: Method calls that store their argument in a container: always a hand-over.
+_STORING_METHODS = frozenset(
+    {
+        "append",
+        "appendleft",
+        "extend",
+        "insert",
+        "add",
+        "setdefault",
+        "update",
+        "put",
+        "put_nowait",
+        "push",
+        "__setitem__",
+    }
+)
+_CATCH_ALL = frozenset({"Exception", "BaseException"})
+
+
+#: Calls treated as not raising, beyond RULES.md's lifecycle calls: builtins that
+#: cannot fail on well-typed arguments, and logging, whose handlers report their
+#: own errors instead of raising (``logging.Handler.handleError``). Without this
+#: every ``_logger.debug(...)`` between a start and its ``try`` is a finding.
+_NON_RAISING_BUILTINS = frozenset(
+    {
+        "len",
+        "isinstance",
+        "issubclass",
+        "range",
+        "enumerate",
+        "zip",
+        "str",
+        "repr",
+        "bool",
+        "id",
+        "type",
+        "hasattr",
+        "callable",
+        "dict",
+        "list",
+        "tuple",
+        "set",
+        "frozenset",
+        "round",
+        "abs",
+    }
+)
+#: ``mapping.get(key, default)``: a lookup that returns instead of raising.
+_LOOKUP_METHODS = frozenset({"get"})
+_LOGGING_METHODS = frozenset(
+    {"debug", "info", "warning", "warn", "error", "exception", "critical", "log"}
+)
+_LOGGER_NAMES = frozenset({"logging", "logger", "_logger", "log", "_log", "LOGGER", "LOG"})
+
+
+def _never_raises(call: cst.Call) -> bool:
+    func = call.func
+    if isinstance(func, cst.Name):
+        return func.value in _NON_RAISING_BUILTINS
+    if isinstance(func, cst.Attribute) and func.attr.value in _LOOKUP_METHODS:
+        return True
+    if isinstance(func, cst.Attribute) and func.attr.value in _LOGGING_METHODS:
+        receiver = func.value
+        name = (
+            receiver.attr.value
+            if isinstance(receiver, cst.Attribute)
+            else getattr(receiver, "value", None)
+        )
+        return name in _LOGGER_NAMES
+    return False
+
+
+class TooComplex(Exception):
+    """The scope has too many paths to analyse precisely."""
+
+
+@dataclass(frozen=True)
+class Site:
+    """One start call in the scope: every span it starts shares this identity."""
+
+    index: int
+    call: LifecycleCall
+    name: str
+
+    @property
+    def is_trace(self) -> bool:
+        return self.call.kind is CallKind.START_TRACE
+
+
+@dataclass(frozen=True)
+class SpanFact:
+    status: str
+    end_node: cst.CSTNode | None  # where it was ended (for TLC104's message)
+    parent: int  # site index of the parent span, -1 if none or unknown
+    root: int  # site index of the trace's root span, -1 if unknown
+    seq: int  # start order on this path
+
+
+# A name's abstract value: ("span", site) | ("id", site, attr) | ("none",)
+VarValue = tuple
+
+
+class State:
+    """One abstract path state (immutable, hashable)."""
+
+    __slots__ = ("spans", "vars", "pending", "seq", "witness", "_hash")
+
+    def __init__(
+        self,
+        spans: tuple[tuple[int, SpanFact], ...] = (),
+        vars: tuple[tuple[str, VarValue], ...] = (),
+        pending: frozenset[tuple[str, cst.CSTNode, int, int]] = frozenset(),
+        seq: int = 0,
+        witness: cst.CSTNode | None = None,
+    ) -> None:
+        self.spans = spans
+        self.vars = vars
+        self.pending = pending
+        self.seq = seq
+        self.witness = witness
+        self._hash = hash((spans, vars, pending, seq, id(witness)))
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, State)
+            and self._hash == other._hash
+            and self.spans == other.spans
+            and self.vars == other.vars
+            and self.pending == other.pending
+            and self.seq == other.seq
+            and self.witness is other.witness
+        )
+
+    def _replace(self, **changes: object) -> State:
+        values = {
+            "spans": self.spans,
+            "vars": self.vars,
+            "pending": self.pending,
+            "seq": self.seq,
+            "witness": self.witness,
+        }
+        values.update(changes)
+        return State(**values)  # type: ignore[arg-type]
+
+    # spans
+    def span(self, site: int) -> SpanFact | None:
+        for index, fact in self.spans:
+            if index == site:
+                return fact
+        return None
+
+    def with_span(self, site: int, fact: SpanFact) -> State:
+        spans = dict(self.spans)
+        spans[site] = fact
+        return self._replace(spans=tuple(sorted(spans.items())))
+
+    def open_sites(self) -> Iterator[int]:
+        return (i for i, f in self.spans if f.status == OPEN)
+
+    # names
+    def var(self, name: str) -> VarValue | None:
+        for key, value in self.vars:
+            if key == name:
+                return value
+        return None
+
+    def with_var(self, name: str, value: VarValue | None) -> State:
+        items = dict(self.vars)
+        if value is None:
+            if name not in items:
+                return self
+            del items[name]
+        else:
+            items[name] = value
+        return self._replace(vars=tuple(sorted(items.items())))
+
+    def with_witness(self, node: cst.CSTNode | None) -> State:
+        return self if node is self.witness else self._replace(witness=node)
+
+
+@dataclass
+class Outcome:
+    normal: set[State] = field(default_factory=set)
+    returns: set[State] = field(default_factory=set)
+    raises: set[State] = field(default_factory=set)
+    breaks: set[State] = field(default_factory=set)
+    continues: set[State] = field(default_factory=set)
+
+    def absorb_jumps(self, other: Outcome) -> None:
+        self.returns |= other.returns
+        self.raises |= other.raises
+        self.breaks |= other.breaks
+        self.continues |= other.continues
+
+
+@dataclass(frozen=True)
+class Leak:
+    site: int
+    on_exception: bool
+    #: The raising node, the ``return``, the rebinding statement, or ``None``
+    #: for the end of the scope.
+    witness: cst.CSTNode | None
+    rebound: bool = False
+
+
+@dataclass(frozen=True)
+class OrderViolation:
+    code: str  # TLC105 or TLC106
+    end_node: cst.CSTNode  # the end call reported
+    ended_site: int  # the parent/trace (TLC105) or earlier span (TLC106) ended there
+    open_site: int  # the span still open at that end, ended later
+
+
+@dataclass
+class ScopeFacts:
+    """What the analysis found in one scope."""
+
+    scope_node: cst.CSTNode
+    sites: list[Site]
+    leaks: list[Leak] = field(default_factory=list)
+    double_ends: list[tuple[cst.CSTNode, int, cst.CSTNode | None]] = field(default_factory=list)
+    order: list[OrderViolation] = field(default_factory=list)
+    ended_sites: set[int] = field(default_factory=set)
+    #: Sites stored on ``self.<attr>`` (directly or in a container there).
+    stored_on_self: list[tuple[int, str]] = field(default_factory=list)
+    skipped: bool = False
+
+
+class ScopeAnalysis:
+    """Runs the abstract interpreter over one scope."""
+
+    def __init__(self, ctx: FileContext, scope: Scope, owned: set[int] | None) -> None:
+        self.ctx = ctx
+        self.scope = scope
+        #: Sites this scope ends itself; ``None`` in the first pass (all owned).
+        self.owned = owned
+        self.sites: dict[cst.Call, Site] = {}
+        self.site_list: list[Site] = []
+        self.facts = ScopeFacts(scope.node, self.site_list)
+        self._leaks: set[Leak] = set()
+        self._double: set[tuple[cst.CSTNode, int, cst.CSTNode | None]] = set()
+        self._order: set[OrderViolation] = set()
+        self._stored: set[tuple[int, str]] = set()
+        self.shared_names = _names_shared_outside(ctx, scope)
+        self._in_lifecycle_args: dict[cst.Call, bool] = {}
+
+    # --- entry ---------------------------------------------------------------
+
+    def run(self) -> ScopeFacts:
+        body = _scope_body(self.scope.node)
+        try:
+            outcome = self.block(body, {State()})
+        except TooComplex:
+            self.facts.skipped = True
+            return self.facts
+        for state in outcome.normal:
+            self.exit(state, None, on_exception=False)
+        for state in outcome.returns:
+            self.exit(state, state.witness, on_exception=False)
+        for state in outcome.raises:
+            self.exit(state, state.witness, on_exception=True)
+        self.facts.leaks = sorted(self._leaks, key=lambda leak: (leak.site, leak.on_exception))
+        self.facts.double_ends = list(self._double)
+        self.facts.order = list(self._order)
+        self.facts.stored_on_self = sorted(self._stored)
+        return self.facts
+
+    def exit(self, state: State, witness: cst.CSTNode | None, *, on_exception: bool) -> None:
+        for site in state.open_sites():
+            self._leaks.add(Leak(site, on_exception, witness))
+
+    # --- statements ------------------------------------------------------------
+
+    def block(self, statements: Iterable[cst.CSTNode], states: set[State]) -> Outcome:
+        result = Outcome()
+        current = states
+        for statement in statements:
+            if not current:
+                break
+            if len(current) > MAX_STATES:
+                raise TooComplex
+            outcome = self.statement(statement, current)
+            result.absorb_jumps(outcome)
+            current = outcome.normal
+        result.normal = current
+        return result
+
+    def statement(self, node: cst.CSTNode, states: set[State]) -> Outcome:
+        if isinstance(node, cst.SimpleStatementLine):
+            return self.block(node.body, states)
+        if isinstance(node, cst.If):
+            return self.if_(node, states)
+        if isinstance(node, (cst.For, cst.While)):
+            return self.loop(node, states)
+        if isinstance(node, (cst.Try, cst.TryStar)):
+            return self.try_(node, states)
+        if isinstance(node, cst.With):
+            return self.with_(node, states)
+        if isinstance(node, cst.Match):
+            return self.match(node, states)
+        if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+            return self.definition(node, states)
+        return self.small(node, states)
+
+    def small(self, node: cst.CSTNode, states: set[State]) -> Outcome:
+        out = Outcome()
+        for state in states:
+            self._small_one(node, state, out)
+        return out
+
+    def _small_one(self, node: cst.CSTNode, state: State, out: Outcome) -> None:
+        if isinstance(node, cst.Pass):
+            out.normal.add(state)
+        elif isinstance(node, cst.Break):
+            out.breaks.add(state)
+        elif isinstance(node, cst.Continue):
+            out.continues.add(state)
+        elif isinstance(node, cst.Return):
+            if node.value is not None:
+                state = self.expression(node.value, state, out)
+                state = self.hand_over(state, self.referenced(node.value, state))
+            out.returns.add(state.with_witness(node))
+        elif isinstance(node, cst.Raise):
+            for part in (node.exc, node.cause):
+                if part is not None:
+                    state = self.expression(part, state, out)
+            out.raises.add(state.with_witness(node))
+        elif isinstance(node, cst.Assert):
+            state = self.expression(node.test, state, out)
+            if node.msg is not None:
+                state = self.expression(node.msg, state, out)
+            out.raises.add(state.with_witness(node))
+            out.normal.add(state)
+        elif isinstance(node, cst.Assign):
+            state = self.expression(node.value, state, out)
+            for target in node.targets:
+                state = self.assign(target.target, node.value, state, out)
+            out.normal.add(state)
+        elif isinstance(node, cst.AnnAssign):
+            if node.value is not None:
+                state = self.expression(node.value, state, out)
+                state = self.assign(node.target, node.value, state, out)
+            out.normal.add(state)
+        elif isinstance(node, cst.AugAssign):
+            state = self.expression(node.value, state, out)
+            state = self.hand_over_if_stored(node.target, node.value, state)
+            if isinstance(node.target, cst.Name):
+                state = self.rebind(node.target.value, None, state, node)
+            out.normal.add(state)
+        elif isinstance(node, cst.Expr):
+            out.normal.add(self.expression(node.value, state, out))
+        elif isinstance(node, cst.Del):
+            for name in _target_names(node.target):
+                state = state.with_var(name, None)
+            out.normal.add(state)
+        else:  # import, global, nonlocal: no effect on spans
+            out.normal.add(state)
+
+    def definition(self, node: cst.FunctionDef | cst.ClassDef, states: set[State]) -> Outcome:
+        """A nested ``def``/``class``: decorators run now; captured spans are handed over."""
+        out = Outcome()
+        captured = _free_names(node)
+        for state in states:
+            for decorator in node.decorators:
+                state = self.expression(decorator.decorator, state, out)
+            sites = {s for name in captured for s in self._sites_of_name(name, state)}
+            out.normal.add(self.hand_over(state, sites))
+        return out
+
+    def if_(self, node: cst.If, states: set[State]) -> Outcome:
+        out = Outcome()
+        entered: set[State] = set()
+        for state in states:
+            entered.add(self.expression(node.test, state, out))
+        true_states = {s for s in entered if self.feasible(node.test, s, True)}
+        false_states = {s for s in entered if self.feasible(node.test, s, False)}
+        body = self.block(node.body.body, true_states)
+        out.absorb_jumps(body)
+        out.normal |= body.normal
+        if node.orelse is None:
+            out.normal |= false_states
+        elif isinstance(node.orelse, cst.If):
+            other = self.if_(node.orelse, false_states)
+            out.absorb_jumps(other)
+            out.normal |= other.normal
+        else:
+            other = self.block(node.orelse.body.body, false_states)
+            out.absorb_jumps(other)
+            out.normal |= other.normal
+        return out
+
+    def loop(self, node: cst.For | cst.While, states: set[State]) -> Outcome:
+        out = Outcome()
+        head: set[State] = set()
+        infinite = False
+        if isinstance(node, cst.For):
+            for state in states:
+                head.add(self.expression(node.iter, state, out))
+        else:
+            head = set(states)
+            infinite = _always_true(node.test)
+        exits: set[State] = set()
+        breaks: set[State] = set()
+        seen: set[State] = set()
+        frontier = head
+        while frontier:
+            seen |= frontier
+            if len(seen) > MAX_STATES:
+                raise TooComplex
+            entry: set[State] = set()
+            for state in frontier:
+                if isinstance(node, cst.For):
+                    # Each step of the iteration may raise, and may find nothing left.
+                    out.raises.add(state.with_witness(node))
+                    exits.add(state)
+                    for name in _target_names(node.target):
+                        state = self.rebind(name, None, state, node)
+                    entry.add(state)
+                else:
+                    tested = self.expression(node.test, state, out)
+                    if not infinite and self.feasible(node.test, tested, False):
+                        exits.add(tested)
+                    if self.feasible(node.test, tested, True):
+                        entry.add(tested)
+            body = self.block(node.body.body, entry)
+            out.returns |= body.returns
+            out.raises |= body.raises
+            breaks |= body.breaks
+            frontier = (body.normal | body.continues) - seen
+        if node.orelse is not None:
+            orelse = self.block(node.orelse.body.body, exits)
+            out.absorb_jumps(orelse)
+            exits = orelse.normal
+        out.normal = exits | breaks
+        return out
+
+    def try_(self, node: cst.Try | cst.TryStar, states: set[State]) -> Outcome:
+        body = self.block(node.body.body, states)
+        out = Outcome(returns=set(body.returns), breaks=set(body.breaks))
+        out.continues = set(body.continues)
+        pending_exceptions = set(body.raises)
+        for handler in node.handlers:
+            if not pending_exceptions:
+                break
+            entry = set()
+            for state in pending_exceptions:
+                state = state.with_witness(None)
+                if handler.name is not None:
+                    for name in _target_names(handler.name.name):
+                        state = state.with_var(name, None)
+                entry.add(state)
+            handled = self.block(handler.body.body, entry)
+            out.absorb_jumps(handled)
+            out.normal |= handled.normal
+            if _catches_everything(handler):
+                pending_exceptions = set()
+        out.raises |= pending_exceptions
+        if node.orelse is not None:
+            orelse = self.block(node.orelse.body.body, body.normal)
+            out.absorb_jumps(orelse)
+            out.normal |= orelse.normal
+        else:
+            out.normal |= body.normal
+        if node.finalbody is None:
+            return out
+        return self.finally_(node.finalbody.body.body, out)
+
+    def finally_(self, statements: Iterable[cst.CSTNode], before: Outcome) -> Outcome:
+        """Run ``finally`` for each way of leaving the ``try``, then leave that way."""
+        statements = list(statements)
+        out = Outcome()
+        for kind in ("normal", "returns", "raises", "breaks", "continues"):
+            group: set[State] = getattr(before, kind)
+            if not group:
+                continue
+            by_witness: dict[int, tuple[cst.CSTNode | None, set[State]]] = {}
+            for state in group:
+                entry = by_witness.setdefault(id(state.witness), (state.witness, set()))
+                entry[1].add(state.with_witness(None))
+            for witness, entry_states in by_witness.values():
+                ran = self.block(statements, entry_states)
+                out.absorb_jumps(ran)
+                getattr(out, kind).update(s.with_witness(witness) for s in ran.normal)
+        return out
+
+    def with_(self, node: cst.With, states: set[State]) -> Outcome:
+        out = Outcome()
+        entered = set()
+        for state in states:
+            for item in node.items:
+                state = self.expression(item.item, state, out)
+                if item.asname is not None:
+                    for name in _target_names(item.asname.name):
+                        state = self.rebind(name, None, state, node)
+            out.raises.add(state.with_witness(node))
+            entered.add(state)
+        body = self.block(node.body.body, entered)
+        out.absorb_jumps(body)
+        out.normal |= body.normal
+        return out
+
+    def match(self, node: cst.Match, states: set[State]) -> Outcome:
+        out = Outcome()
+        subject_states = set()
+        for state in states:
+            subject_states.add(self.expression(node.subject, state, out))
+        exhaustive = False
+        for case in node.cases:
+            branch = self.block(case.body.body, subject_states)
+            out.absorb_jumps(branch)
+            out.normal |= branch.normal
+            if case.guard is None and _irrefutable(case.pattern):
+                exhaustive = True
+        if not exhaustive:
+            out.normal |= subject_states
+        return out
+
+    # --- expressions -----------------------------------------------------------
+
+    def expression(self, expr: cst.BaseExpression, state: State, out: Outcome) -> State:
+        """Evaluate the calls, awaits, yields and walruses in ``expr``, in order."""
+        for node in _evaluation_order(expr):
+            if isinstance(node, cst.Call):
+                state = self.call(node, state, out)
+            elif isinstance(node, cst.Await):
+                out.raises.add(state.with_witness(node))
+            elif isinstance(node, cst.Yield):
+                state = self.yield_(node, state, out)
+            elif isinstance(node, cst.NamedExpr):
+                state = self.assign(node.target, node.value, state, out)
+            elif isinstance(node, cst.Lambda):
+                sites = {s for n in _free_names(node) for s in self._sites_of_name(n, state)}
+                state = self.hand_over(state, sites)
+        return state
+
+    def yield_(self, node: cst.Yield, state: State, out: Outcome) -> State:
+        value = node.value
+        if isinstance(value, cst.From):
+            value = value.item
+        if value is not None:
+            refs = self.referenced(value, state)
+            state = self.hand_over(state, {s for s in refs if not self.is_owned(s)})
+        # The consumer may never resume the generator (RULES.md): a raise point.
+        out.raises.add(state.with_witness(node))
+        return state
+
+    def call(self, node: cst.Call, state: State, out: Outcome) -> State:
+        lifecycle = self.ctx.lifecycle_call(node)
+        func = node.func
+        if lifecycle is not None and lifecycle.kind is not CallKind.SPAN_END:
+            if lifecycle.kind.is_start:
+                return self.start(lifecycle, state)
+            return self.end(lifecycle, state)
+        if isinstance(func, cst.Attribute):
+            site = self.span_of(func.value, state)
+            if site is not None:
+                if func.attr.value == facts.SPAN_END_METHOD:
+                    return self.end_site(site, node, state)
+                return state  # a span's own methods: lifecycle calls, they do not raise
+        if lifecycle is not None:
+            return state  # ``.end()`` on a span kept elsewhere (``self._span``)
+        refs: set[int] = set()
+        for arg in node.args:
+            refs |= self.referenced(arg.value, state)
+        if refs:
+            storing = isinstance(func, cst.Attribute) and func.attr.value in _STORING_METHODS
+            if storing:
+                self._note_stored_on_self(func.value, refs)
+                state = self.hand_over(state, refs)
+            else:
+                # The callee has the span even if it then raises; but lending
+                # to a call excuses nothing for a span this scope ends itself.
+                state = self.hand_over(state, {s for s in refs if not self.is_owned(s)})
+        # Any other call may raise.
+        if not self._inside_lifecycle_arguments(node) and not _never_raises(node):
+            out.raises.add(state.with_witness(node))
+        return state
+
+    def _is_span_method(self, call: cst.Call) -> bool:
+        """``span.set_outputs(...)`` and the like on a span of this scope."""
+        func = call.func
+        if not isinstance(func, cst.Attribute) or not isinstance(func.value, cst.Name):
+            return False
+        return any(
+            binding.value is not None and binding.value in self.sites
+            for binding in self.ctx.index.lookup(func.value.value, self.scope)
+        )
+
+    def _inside_lifecycle_arguments(self, node: cst.Call) -> bool:
+        """Arguments of lifecycle calls are treated as not raising (RULES.md)."""
+        cached = self._in_lifecycle_args.get(node)
+        if cached is None:
+            cached = False
+            for ancestor in self.ctx.index.ancestors(node):
+                if isinstance(ancestor, cst.Call) and (
+                    self.ctx.lifecycle_call(ancestor) or self._is_span_method(ancestor)
+                ):
+                    cached = True
+                    break
+                if isinstance(ancestor, (cst.BaseSmallStatement, cst.BaseCompoundStatement)):
+                    break
+            self._in_lifecycle_args[node] = cached
+        return cached
+
+    # --- lifecycle effects ---------------------------------------------------
+
+    def site_for(self, call: LifecycleCall) -> Site:
+        site = self.sites.get(call.node)
+        if site is None:
+            site = Site(len(self.site_list), call, self._display_name(call))
+            self.sites[call.node] = site
+            self.site_list.append(site)
+        return site
+
+    def _display_name(self, call: LifecycleCall) -> str:
+        parent = self.ctx.index.parents.get(call.node)
+        if isinstance(parent, cst.Assign) and len(parent.targets) == 1:
+            target = parent.targets[0].target
+            if isinstance(target, (cst.Name, cst.Attribute)):
+                return self.ctx.short_source(target)
+        if isinstance(parent, (cst.AnnAssign, cst.NamedExpr)) and isinstance(
+            parent.target, (cst.Name, cst.Attribute)
+        ):
+            return self.ctx.short_source(parent.target)
+        name = call.arg("name")
+        text = self.ctx.index.string_value(name, call.scope) if name is not None else None
+        return text if text is not None else call.kind.value
+
+    def start(self, call: LifecycleCall, state: State) -> State:
+        site = self.site_for(call)
+        parent, root = -1, -1
+        if call.kind is CallKind.START_SPAN:
+            parent_ref = self.id_of(call.arg("parent_id"), state)
+            trace_ref = self.id_of(call.arg(facts.TRACE_ID_PARAM), state)
+            if parent_ref is not None:
+                parent = parent_ref[0]
+            root = self._root_from(trace_ref, state)
+            if root == -1 and parent != -1:
+                fact = state.span(parent)
+                root = fact.root if fact is not None else -1
+        elif call.kind is CallKind.START_NO_CONTEXT:
+            parent_expr = call.arg("parent_span")
+            parent_site = self.span_of(parent_expr, state) if parent_expr is not None else None
+            if parent_site is not None:
+                parent = parent_site
+                fact = state.span(parent)
+                root = fact.root if fact is not None else -1
+            elif parent_expr is None or _is_none_literal(parent_expr):
+                root = site.index
+        else:
+            root = site.index
+        previous = state.span(site.index)
+        if previous is not None and previous.status == OPEN:
+            # The same start runs again (a loop) while its last span is open.
+            self._leaks.add(Leak(site.index, False, call.node, rebound=True))
+        # Start order as ranks 1..n, so that loops reach a fixpoint.
+        others = sorted((f.seq, i) for i, f in state.spans if i != site.index)
+        spans = {i: _with_seq(state.span(i), rank) for rank, (_, i) in enumerate(others, 1)}
+        spans[site.index] = SpanFact(OPEN, None, parent, root, len(others) + 1)
+        return state._replace(spans=tuple(sorted(spans.items())), seq=len(others) + 1)
+
+    def _root_from(self, ref: tuple[int, str] | None, state: State) -> int:
+        if ref is None:
+            return -1
+        fact = state.span(ref[0])
+        return fact.root if fact is not None else -1
+
+    def end(self, call: LifecycleCall, state: State) -> State:
+        if call.kind is CallKind.END_SPAN:
+            ref = self.id_of(call.arg("span_id"), state)
+            if ref is not None and ref[1] == "span_id":
+                return self.end_site(ref[0], call.node, state)
+            trace = self._root_from(self.id_of(call.arg(facts.TRACE_ID_PARAM), state), state)
+            return self._maybe_ended(state, lambda f: trace == -1 or f.root == trace)
+        # end_trace ends the trace's root span.
+        ref = self.id_of(call.arg(facts.TRACE_ID_PARAM), state)
+        root = self._root_from(ref, state)
+        if root != -1:
+            return self.end_site(root, call.node, state, trace_end=True)
+        return self._maybe_ended(state, lambda f: f.parent == -1)
+
+    def _maybe_ended(self, state: State, which: object) -> State:
+        """An end whose target is not known: every span it may end is excused."""
+        for site, fact in state.spans:
+            if fact.status == OPEN and which(fact):  # type: ignore[operator]
+                state = state.with_span(site, _with_status(fact, HANDED, None))
+        return state
+
+    def end_site(
+        self, site: int, node: cst.CSTNode, state: State, *, trace_end: bool = False
+    ) -> State:
+        fact = state.span(site)
+        if fact is None:
+            return state
+        self.facts.ended_sites.add(site)
+        if fact.status == ENDED:
+            self._double.add((node, site, fact.end_node))
+            return state
+        # Order violations waiting for this span to end become real now.
+        pending = state.pending
+        if pending:
+            for code, end_node, waiting, ended in pending:
+                if waiting == site:
+                    self._order.add(OrderViolation(code, end_node, ended, site))
+            pending = frozenset(p for p in pending if p[2] != site)
+        is_root = fact.root == site
+        new_pending = set(pending)
+        for other, other_fact in state.spans:
+            if other == site or other_fact.status != OPEN:
+                continue
+            if self._descends(other, site, state) or (is_root and other_fact.root == site):
+                new_pending.add(("TLC105", node, other, site))
+            elif (
+                other_fact.root == fact.root
+                and fact.root != -1
+                and other_fact.seq > fact.seq
+                and not self._descends(site, other, state)
+            ):
+                new_pending.add(("TLC106", node, other, site))
+        state = state.with_span(site, _with_status(fact, ENDED, node))
+        return state._replace(pending=frozenset(new_pending))
+
+    def _descends(self, child: int, ancestor: int, state: State) -> bool:
+        seen = set()
+        current = child
+        while current != -1 and current not in seen:
+            seen.add(current)
+            fact = state.span(current)
+            if fact is None:
+                return False
+            if fact.parent == ancestor:
+                return True
+            current = fact.parent
+        return False
+
+    def hand_over(self, state: State, sites: Iterable[int]) -> State:
+        for site in sites:
+            fact = state.span(site)
+            if fact is not None and fact.status == OPEN:
+                state = state.with_span(site, _with_status(fact, HANDED, None))
+        return state
+
+    def is_owned(self, site: int) -> bool:
+        return self.owned is None or site in self.owned
+
+    # --- names -----------------------------------------------------------------
+
+    def assign(
+        self, target: cst.BaseExpression, value: cst.BaseExpression, state: State, out: Outcome
+    ) -> State:
+        if isinstance(target, cst.Name):
+            name = target.value
+            abstract = self.value_of(value, state)
+            if name in self.shared_names:
+                # A global, or a name a nested function reads: handed over.
+                handed = self.hand_over(state, self.referenced(value, state))
+                return self.rebind(name, None, handed, value)
+            if abstract is None and _is_container(value):
+                state = self.hand_over(state, self.referenced(value, state))
+            return self.rebind(name, abstract, state, value)
+        if isinstance(target, (cst.Tuple, cst.List)):
+            elements = [e.value for e in target.elements]
+            if isinstance(value, (cst.Tuple, cst.List)) and len(value.elements) == len(elements):
+                for sub_target, sub_value in zip(elements, value.elements, strict=True):
+                    if isinstance(sub_value, cst.StarredElement):
+                        break
+                    state = self.assign(sub_target, sub_value.value, state, out)
+                return state
+            state = self.hand_over(state, self.referenced(value, state))
+            for name in _target_names(target):
+                state = self.rebind(name, None, state, value)
+            return state
+        return self.hand_over_if_stored(target, value, state)
+
+    def hand_over_if_stored(
+        self, target: cst.BaseExpression, value: cst.BaseExpression, state: State
+    ) -> State:
+        """``obj.attr = span`` / ``d[key] = span``: stored, so handed over."""
+        refs = self.referenced(value, state)
+        if refs and isinstance(target, (cst.Attribute, cst.Subscript)):
+            self._note_stored_on_self(target, refs)
+        return self.hand_over(state, refs)
+
+    def _note_stored_on_self(self, target: cst.BaseExpression, refs: set[int]) -> None:
+        node = target
+        while isinstance(node, cst.Subscript):
+            node = node.value
+        if isinstance(node, cst.Attribute) and self.ctx.index.self_class(node.value, self.scope):
+            for site in refs:
+                self._stored.add((site, node.attr.value))
+
+    def rebind(self, name: str, value: VarValue | None, state: State, node: cst.CSTNode) -> State:
+        old = state.var(name)
+        if old is not None and old[0] == "span" and (value is None or value != old):
+            site = old[1]
+            fact = state.span(site)
+            others = any(v[0] == "span" and v[1] == site for k, v in state.vars if k != name)
+            if fact is not None and fact.status == OPEN and not others:
+                new_site = value[1] if value is not None and value[0] == "span" else None
+                if new_site != site:
+                    self._leaks.add(Leak(site, False, node, rebound=True))
+                    state = state.with_span(site, _with_status(fact, HANDED, None))
+        return state.with_var(name, value)
+
+    def value_of(self, value: cst.BaseExpression, state: State) -> VarValue | None:
+        if isinstance(value, cst.Call):
+            site = self.sites.get(value)
+            if site is not None:
+                return ("span", site.index)
+            return None
+        if _is_none_literal(value):
+            return ("none",)
+        if isinstance(value, cst.Name):
+            return state.var(value.value)
+        ref = self.id_of(value, state)
+        if ref is not None:
+            return ("id", ref[0], ref[1])
+        return None
+
+    def span_of(self, expr: cst.BaseExpression | None, state: State) -> int | None:
+        if isinstance(expr, cst.Name):
+            value = state.var(expr.value)
+            if value is not None and value[0] == "span":
+                return value[1]
+        return None
+
+    def id_of(self, expr: cst.BaseExpression | None, state: State) -> tuple[int, str] | None:
+        if expr is None:
+            return None
+        if isinstance(expr, cst.Attribute) and expr.attr.value in facts.SPAN_ID_ATTRS:
+            site = self.span_of(expr.value, state)
+            if site is not None:
+                attr = expr.attr.value
+                return site, facts.TRACE_ID_PARAM if attr == facts.REQUEST_ID_PARAM else attr
+        if isinstance(expr, cst.Name):
+            value = state.var(expr.value)
+            if value is not None and value[0] == "id":
+                return value[1], value[2]
+        return None
+
+    def _sites_of_name(self, name: str, state: State) -> set[int]:
+        value = state.var(name)
+        if value is not None and value[0] in ("span", "id"):
+            return {value[1]}
+        return set()
+
+    def referenced(self, expr: cst.BaseExpression, state: State) -> set[int]:
+        """Sites whose span, or an ID read from it, ``expr`` yields or mentions.
+
+        A start call inside ``expr`` yields its new span; the arguments of
+        lifecycle calls are not looked into (``return client.start_span(...,
+        parent_id=root.span_id)`` hands over the child, not ``root``).
+        """
+        if isinstance(expr, cst.Name):
+            return self._sites_of_name(expr.value, state)
+        sites: set[int] = set()
+        stack: list[cst.CSTNode] = [expr]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, cst.Name):
+                sites |= self._sites_of_name(node.value, state)
+            elif isinstance(node, cst.Attribute):
+                stack.append(node.value)
+            elif isinstance(node, cst.Arg):
+                stack.append(node.value)
+            elif isinstance(node, cst.Call) and self.ctx.lifecycle_call(node) is not None:
+                site = self.sites.get(node)
+                if site is not None:
+                    sites.add(site.index)
+            else:
+                stack.extend(children(node))
+        return sites
+
+    def feasible(self, test: cst.BaseExpression, state: State, outcome: bool) -> bool:
+        """Whether ``test`` can evaluate to ``outcome`` in ``state`` (``None`` guards)."""
+        if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+            return self.feasible(test.expression, state, not outcome)
+        if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.And):
+            if outcome:
+                return self.feasible(test.left, state, True) and self.feasible(
+                    test.right, state, True
+                )
+            return True
+        if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.Or):
+            if not outcome:
+                return self.feasible(test.left, state, False) and self.feasible(
+                    test.right, state, False
+                )
+            return True
+        known = self._known_truth(test, state)
+        return known is None or known == outcome
+
+    def _known_truth(self, test: cst.BaseExpression, state: State) -> bool | None:
+        if isinstance(test, cst.Name):
+            value = state.var(test.value)
+            if value is None:
+                return None
+            return value[0] == "span"  # a span object is truthy, None is not
+        if (
+            isinstance(test, cst.Comparison)
+            and len(test.comparisons) == 1
+            and isinstance(test.left, cst.Name)
+            and _is_none_literal(test.comparisons[0].comparator)
+        ):
+            operator = test.comparisons[0].operator
+            value = state.var(test.left.value)
+            if value is None or value[0] == "id":
+                return None
+            is_none = value[0] == "none"
+            if isinstance(operator, (cst.Is, cst.Equal)):
+                return is_none
+            if isinstance(operator, (cst.IsNot, cst.NotEqual)):
+                return not is_none
+        return None
+
+
+def _with_status(fact: SpanFact, status: str, end_node: cst.CSTNode | None) -> SpanFact:
+    return SpanFact(status, end_node, fact.parent, fact.root, fact.seq)
+
+
+def _with_seq(fact: SpanFact | None, seq: int) -> SpanFact:
+    assert fact is not None
+    return SpanFact(fact.status, fact.end_node, fact.parent, fact.root, seq)
+
+
+def _is_none_literal(expr: cst.BaseExpression | None) -> bool:
+    return isinstance(expr, cst.Name) and expr.value == "None"
+
+
+def _is_container(expr: cst.BaseExpression) -> bool:
+    return isinstance(expr, (cst.Tuple, cst.List, cst.Dict, cst.Set, cst.Call, cst.Subscript))
+
+
+def _always_true(test: cst.BaseExpression) -> bool:
+    if isinstance(test, cst.Name) and test.value == "True":
+        return True
+    return isinstance(test, cst.Integer) and test.value not in ("0",)
+
+
+def _irrefutable(pattern: cst.MatchPattern) -> bool:
+    return isinstance(pattern, cst.MatchAs) and pattern.pattern is None
+
+
+def _catches_everything(handler: cst.ExceptHandler | cst.ExceptStarHandler) -> bool:
+    kind = handler.type
+    if kind is None:
+        return True
+    names = [e.value for e in kind.elements] if isinstance(kind, cst.Tuple) else [kind]
+    for name in names:
+        last = name.attr.value if isinstance(name, cst.Attribute) else getattr(name, "value", None)
+        if last in _CATCH_ALL:
+            return True
+    return False
+
+
+def _target_names(target: cst.BaseExpression | cst.CSTNode) -> list[str]:
+    if isinstance(target, cst.Name):
+        return [target.value]
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return [n for e in target.elements for n in _target_names(e.value)]
+    if isinstance(target, cst.StarredElement):
+        return _target_names(target.value)
+    if isinstance(target, cst.Del):
+        return _target_names(target.target)
+    return []
+
+
+def _evaluation_order(expr: cst.CSTNode) -> list[cst.CSTNode]:
+    """Calls, awaits, yields, walruses and lambdas in ``expr``, inner ones first."""
+    interesting = (cst.Call, cst.Await, cst.Yield, cst.NamedExpr, cst.Lambda)
+    result: list[cst.CSTNode] = []
+    # Post-order without recursion: (node, children_done)
+    stack: list[tuple[cst.CSTNode, bool]] = [(expr, False)]
+    while stack:
+        node, done = stack.pop()
+        if done:
+            if isinstance(node, interesting):
+                result.append(node)
+            continue
+        stack.append((node, True))
+        if isinstance(node, (cst.Lambda, *SCOPE_NODES)):
+            continue
+        for child in reversed(list(children(node))):
+            stack.append((child, False))
+    return result
+
+
+def name_reads(node: cst.CSTNode) -> Iterator[cst.Name]:
+    """Names read in ``node`` (not attribute names, keyword names or parameters)."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Name):
+            yield current
+            continue
+        if isinstance(current, cst.Attribute):
+            stack.append(current.value)
+            continue
+        if isinstance(current, cst.Arg):
+            stack.append(current.value)
+            continue
+        if isinstance(current, cst.Param):
+            if current.default is not None:
+                stack.append(current.default)
+            continue
+        stack.extend(children(current))
+
+
+def _free_names(node: cst.CSTNode) -> set[str]:
+    """Names read anywhere inside a nested function, lambda or class."""
+    return {n.value for n in name_reads(node)}
+
+
+def _scope_body(node: cst.CSTNode) -> list[cst.CSTNode]:
+    if isinstance(node, cst.Module):
+        return list(node.body)
+    if isinstance(node, cst.FunctionDef):
+        body = node.body
+        if isinstance(body, cst.IndentedBlock):
+            return list(body.body)
+        return [body]
+    return []
+
+
+def _names_shared_outside(ctx: FileContext, scope: Scope) -> set[str]:
+    """Names whose span this scope does not keep to itself: globals, closures' reads."""
+    shared = set(scope.global_names) | set(scope.nonlocal_names)
+    body = _scope_body(scope.node)
+    for statement in body:
+        for node in [statement, *descendants(statement)]:
+            if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+                if node is not scope.node:
+                    shared |= _free_names(node)
+    return shared
+
+
+def analyse_scope(ctx: FileContext, scope: Scope) -> ScopeFacts:
+    """Two passes: the first finds which spans the scope ends itself (owns)."""
+    first = ScopeAnalysis(ctx, scope, owned=None).run()
+    if first.skipped:
+        return first
+    return ScopeAnalysis(ctx, scope, owned=set(first.ended_sites)).run()
+
+
+def scopes_with_starts(ctx: FileContext) -> list[Scope]:
+    """The scopes (module, functions) whose own body starts a span."""
+    found: dict[int, Scope] = {}
+    for call in ctx.lifecycle_calls:
+        if not call.kind.is_start:
+            continue
+        scope = call.scope
+        if scope.kind in ("lambda", "class"):
+            continue
+        found.setdefault(id(scope.node), scope)
+    return list(found.values())
+
+
+def bind_end_arguments(call: cst.Call) -> dict[str, cst.Arg]:
+    """Arguments of ``span.end(...)`` by parameter name."""
+    from lifecycle_lint.calls import SPAN_END_PARAMS
+
+    return bind_arguments(call, SPAN_END_PARAMS)[0]

@@ -1,0 +1,405 @@
+"""Rules about every start having its end, on every path: TLC101-TLC106."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from lifecycle_lint.rules.base import Report, Rule
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from lifecycle_lint.context import FileContext
+    from lifecycle_lint.flow import Leak, ScopeFacts, Site
+
+
+def scope_facts(ctx: FileContext) -> list[ScopeFacts]:
+    """The flow analysis of every scope that starts a span, computed once per file."""
+    cached = ctx.cache.get("flow")
+    if cached is None:
+        from lifecycle_lint.flow import analyse_scope, scopes_with_starts
+
+        cached = [analyse_scope(ctx, scope) for scope in scopes_with_starts(ctx)]
+        ctx.cache["flow"] = cached
+    return cached  # type: ignore[return-value]
+
+
+def unended_stores(ctx: FileContext) -> list[tuple[Site, str]]:
+    """Spans stored on ``self.<attr>`` by a class that never ends spans from that attribute."""
+    cached = ctx.cache.get("class-pass")
+    if cached is None:
+        from lifecycle_lint.class_pass import unended_stored_spans
+
+        cached = unended_stored_spans(ctx, scope_facts(ctx))
+        ctx.cache["class-pass"] = cached
+    return cached  # type: ignore[return-value]
+
+
+def _scope_word(ctx: FileContext, facts: ScopeFacts) -> str:
+    import libcst as cst
+
+    return "module" if isinstance(facts.scope_node, cst.Module) else "function"
+
+
+def describe_raise(ctx: FileContext, node: cst.CSTNode) -> str:
+    import libcst as cst
+
+    line = ctx.line_of(node)
+    if isinstance(node, cst.Call):
+        return f"`{ctx.short_source(node)}` on line {line} raises"
+    if isinstance(node, cst.Raise):
+        return f"the `raise` on line {line} runs"
+    if isinstance(node, cst.Assert):
+        return f"the `assert` on line {line} fails"
+    if isinstance(node, cst.Yield):
+        return f"the generator is not resumed after the `yield` on line {line}"
+    if isinstance(node, cst.Await):
+        return f"the `await` on line {line} raises"
+    if isinstance(node, cst.For):
+        return f"the `for` loop on line {line} raises while iterating"
+    if isinstance(node, cst.With):
+        return f"entering the `with` block on line {line} raises"
+    return f"line {line} raises"
+
+
+def describe_exit(ctx: FileContext, facts: ScopeFacts, leak: Leak) -> str:
+    import libcst as cst
+
+    node = leak.witness
+    if leak.rebound and node is not None:
+        return f"before it is replaced on line {ctx.line_of(node)}"
+    if isinstance(node, cst.Return):
+        return f"when the function returns on line {ctx.line_of(node)}"
+    end_line = ctx.position(facts.scope_node).end.line
+    return f"when the {_scope_word(ctx, facts)} ends (line {end_line})"
+
+
+def _first(ctx: FileContext, leaks: list[Leak]) -> Leak:
+    def key(leak: Leak) -> tuple[int, int]:
+        return (ctx.line_of(leak.witness) if leak.witness is not None else 10**9, leak.rebound)
+
+    return min(leaks, key=key)
+
+
+def _leak_reports(ctx: FileContext, code: str) -> Iterator[Report]:
+    for facts in scope_facts(ctx):
+        for site in facts.sites:
+            leaks = [leak for leak in facts.leaks if leak.site == site.index]
+            normal = [leak for leak in leaks if not leak.on_exception]
+            exceptional = [leak for leak in leaks if leak.on_exception]
+            kind = "trace" if site.is_trace else "span"
+            site_code = "TLC102" if site.is_trace else "TLC101"
+            if normal:
+                if code == site_code:
+                    leak = _first(ctx, normal)
+                    yield Report(
+                        site.call.node,
+                        f"{kind} `{site.name}` started here is not ended "
+                        f"{describe_exit(ctx, facts, leak)}",
+                    )
+            elif exceptional and code == "TLC103":
+                leak = _first(ctx, exceptional)
+                assert leak.witness is not None
+                yield Report(
+                    site.call.node,
+                    f"{kind} `{site.name}` started here is not ended when "
+                    f"{describe_raise(ctx, leak.witness)}; end it in `finally` or in a handler",
+                )
+    if code in ("TLC101", "TLC102"):
+        for site, attribute in unended_stores(ctx):
+            if ("TLC102" if site.is_trace else "TLC101") == code:
+                kind = "trace" if site.is_trace else "span"
+                yield Report(
+                    site.call.node,
+                    f"{kind} `{site.name}` started here is stored in `self.{attribute}`, but the "
+                    f"class never ends a span taken from `self.{attribute}`",
+                )
+
+
+class SpanNotEnded(Rule):
+    code = "TLC101"
+    name = "span-not-ended"
+    summary = "A span that is neither ended nor handed over on some path."
+    what = """
+        Follows every path from `client.start_span(...)` or `mlflow.start_span_no_context(...)`
+        to the end of the scope (each `return`, the end of the function, a `break` out of the
+        loop...) and flags the start when some normal path neither ends the span (`end_span`
+        with its `span_id`, or `span.end()`) nor hands it over (returns or yields it, stores it
+        on an attribute, in a container or a global, lets a nested function capture it, or,
+        for a span this scope never ends itself, passes it or its IDs to another function).
+        A span variable rebound while its span is open counts as not ended. A class that stores
+        spans on `self` and never ends a span taken from that attribute is flagged too.
+        """
+    why = """
+        MLflow never ends a span by itself. An open span keeps its whole trace "in progress":
+        the trace is held back from export (it is exported, if at all, only at process exit,
+        with the span missing its end time and status), and the memory stays allocated.
+        """
+    bad = """
+        def answer(question):
+            root = client.start_trace("answer")
+            step = client.start_span("retrieve", root.trace_id, root.span_id)
+            if not question:
+                client.end_trace(root.trace_id)
+                return None
+            client.end_span(root.trace_id, step.span_id)
+            client.end_trace(root.trace_id)
+        """
+    good = """
+        def answer(question):
+            root = client.start_trace("answer")
+            step = client.start_span("retrieve", root.trace_id, root.span_id)
+            client.end_span(root.trace_id, step.span_id)
+            client.end_trace(root.trace_id)
+            if not question:
+                return None
+        """
+    runtime_error = "The open span is listed by `TraceClient.close()` (the leak check)."
+    more_good = (
+        """
+        def make_span(root):
+            # Handed over to the caller, who ends it.
+            return client.start_span("child", root.trace_id, root.span_id)
+        """,
+        """
+        class Callback:
+            def on_start(self, run_id, root):
+                self._spans[run_id] = client.start_span("run", root.trace_id, root.span_id)
+
+            def on_end(self, run_id):
+                span = self._spans.pop(run_id)
+                client.end_span(span.trace_id, span.span_id)
+        """,
+    )
+    more_bad = (
+        """
+        class Callback:
+            def on_start(self, run_id, root):
+                self._spans[run_id] = client.start_span("run", root.trace_id, root.span_id)
+        """,
+    )
+
+    def check(self, ctx: FileContext) -> Iterator[Report]:
+        return _leak_reports(ctx, self.code)
+
+
+class TraceNotEnded(Rule):
+    code = "TLC102"
+    name = "trace-not-ended"
+    summary = "A trace from `start_trace` that is not ended on some path."
+    what = """
+        Like TLC101, for the root span returned by `client.start_trace(...)`: flags the start
+        when some normal path neither ends the trace (`end_trace`, or `end_span`/`.end()` on
+        the root span) nor hands the root over.
+        """
+    why = """
+        A trace that is never ended stays "In Progress" forever: it is not exported, its spans
+        are invisible in the UI, and MLflow keeps it in memory (up to 1,000 traces, after which
+        the oldest are dropped silently).
+        """
+    bad = """
+        def run(agent, task):
+            root = client.start_trace("run")
+            if task is None:
+                return
+            agent(task)
+            client.end_trace(root.trace_id)
+        """
+    good = """
+        def run(agent, task):
+            root = client.start_trace("run")
+            try:
+                if task is not None:
+                    agent(task)
+            finally:
+                client.end_trace(root.trace_id)
+        """
+    runtime_error = "The open trace is listed by `TraceClient.close()` (the leak check)."
+
+    def check(self, ctx: FileContext) -> Iterator[Report]:
+        return _leak_reports(ctx, self.code)
+
+
+class NotEndedOnException(Rule):
+    code = "TLC103"
+    name = "not-ended-on-exception"
+    summary = "A span or trace ended on every normal path but skipped when an exception is raised."
+    what = """
+        Flags the start call of a span or trace that is ended (or handed over) on every normal
+        path, but not when a statement between its start and its end raises: a call, an
+        `await`, a `raise`, an `assert`, entering a `with` block, a step of a `for` loop, or a
+        `yield` after which the generator is never resumed. The message names the statement.
+        Ending the span in `finally`, or in an `except` handler that catches the exception, is
+        the fix. Lifecycle calls themselves (`start_*`, `end_*`, `span.set_*`) are treated as
+        not raising.
+        """
+    why = """
+        Exceptions are exactly when a trace matters most, and exactly when a hand-written end
+        call is skipped: the failed request's trace then stays open and is never exported, so
+        the failure leaves no trace at all.
+        """
+    bad = """
+        def lookup(db, query):
+            root = client.start_trace("lookup")
+            rows = db.execute(query)
+            client.end_trace(root.trace_id, outputs=rows)
+            return rows
+        """
+    good = """
+        def lookup(db, query):
+            root = client.start_trace("lookup")
+            try:
+                rows = db.execute(query)
+            except Exception as exc:
+                client.end_trace(root.trace_id, status="ERROR", attributes={"error": str(exc)})
+                raise
+            client.end_trace(root.trace_id, outputs=rows)
+            return rows
+        """
+
+    def check(self, ctx: FileContext) -> Iterator[Report]:
+        return _leak_reports(ctx, self.code)
+
+
+class DoubleEnd(Rule):
+    code = "TLC104"
+    name = "double-end"
+    summary = "The same span or trace ended twice on one path."
+    what = """
+        Flags the second end call when a path ends the same span or trace twice: an end in the
+        `try` body and again in `finally`, an `end_span` on the root followed by `end_trace`,
+        an end inside a loop that runs more than once.
+        """
+    why = """
+        MLflow ignores the second `end_span` silently but raises on a second `end_trace` of a
+        finished trace. Either way the code's idea of the span's state is wrong, and the
+        status or outputs passed to the second call are lost.
+        """
+    bad = """
+        root = client.start_trace("job")
+        try:
+            work()
+            client.end_trace(root.trace_id)
+        finally:
+            client.end_trace(root.trace_id, status="ERROR")
+        """
+    good = """
+        root = client.start_trace("job")
+        try:
+            work()
+        except Exception:
+            client.end_trace(root.trace_id, status="ERROR")
+            raise
+        else:
+            client.end_trace(root.trace_id)
+        """
+    runtime_error = "`AlreadyEndedError` (code TLC104)."
+
+    def check(self, ctx: FileContext) -> Iterator[Report]:
+        seen = set()
+        for facts in scope_facts(ctx):
+            for node, site_index, first in facts.double_ends:
+                if id(node) in seen:
+                    continue
+                seen.add(id(node))
+                site = facts.sites[site_index]
+                where = f"line {ctx.line_of(first)}" if first is not None else "an earlier line"
+                yield Report(
+                    node, f"`{site.name}` is ended at {where} and again at line {ctx.line_of(node)}"
+                )
+
+
+class ParentEndedBeforeChild(Rule):
+    code = "TLC105"
+    name = "parent-ended-before-child"
+    summary = "A parent span or the trace ended while a child is still open (and ended later)."
+    what = """
+        Flags the end call of a parent span, or of the trace, when a child started in the same
+        scope is still open on that path and is ended afterwards. A child that is never ended
+        is reported by TLC101 alone.
+        """
+    why = """
+        A span must end before its parent, and nothing of a trace may be open when the trace
+        ends. MLflow accepts the wrong order silently, then holds the whole trace back
+        (`get_trace` fails with "span data is corrupted") until the child ends, and records a
+        child that outlives its parent.
+        """
+    bad = """
+        root = client.start_trace("agent")
+        child = client.start_span("tool", root.trace_id, root.span_id)
+        client.end_trace(root.trace_id)
+        client.end_span(root.trace_id, child.span_id)
+        """
+    good = """
+        root = client.start_trace("agent")
+        child = client.start_span("tool", root.trace_id, root.span_id)
+        client.end_span(root.trace_id, child.span_id)
+        client.end_trace(root.trace_id)
+        """
+    runtime_error = "`OpenChildrenError` (code TLC105)."
+
+    def check(self, ctx: FileContext) -> Iterator[Report]:
+        yield from _order_reports(ctx, self.code)
+
+
+class NonLifoEnd(Rule):
+    code = "TLC106"
+    name = "non-lifo-end"
+    summary = "Spans of one trace not ended in exact reverse start order (opt-in)."
+    default_enabled = False
+    what = """
+        Off unless selected (`--extend-select TLC106`, or `lifo = true` in the configuration).
+        Flags the end call of a span while a span of the same trace started after it (a
+        sibling included) is still open and is ended later on that path.
+        """
+    why = """
+        The invariant MLflow needs is nesting (TLC105); MLflow's own example ends two siblings
+        in start order, which is correct. Some teams want strict last-in-first-out ends so that
+        every span's interval nests in the one before it; this rule enforces that policy, like
+        the runtime client's `policy="lifo"`.
+        """
+    bad = """
+        root = client.start_trace("seed")
+        first = client.start_span("first", root.trace_id, root.span_id)
+        second = client.start_span("second", root.trace_id, root.span_id)
+        client.end_span(root.trace_id, first.span_id)
+        client.end_span(root.trace_id, second.span_id)
+        client.end_trace(root.trace_id)
+        """
+    good = """
+        root = client.start_trace("seed")
+        first = client.start_span("first", root.trace_id, root.span_id)
+        second = client.start_span("second", root.trace_id, root.span_id)
+        client.end_span(root.trace_id, second.span_id)
+        client.end_span(root.trace_id, first.span_id)
+        client.end_trace(root.trace_id)
+        """
+    runtime_error = '`OrderViolationError` (code TLC106) under `policy="lifo"`.'
+
+    def check(self, ctx: FileContext) -> Iterator[Report]:
+        yield from _order_reports(ctx, self.code)
+
+
+def _order_reports(ctx: FileContext, code: str) -> Iterator[Report]:
+    seen = set()
+    for facts in scope_facts(ctx):
+        for violation in sorted(facts.order, key=lambda v: (v.open_site, v.ended_site)):
+            if violation.code != code or id(violation.end_node) in seen:
+                continue
+            seen.add(id(violation.end_node))
+            ended = facts.sites[violation.ended_site]
+            still_open = facts.sites[violation.open_site]
+            opened = ctx.line_of(still_open.call.node)
+            if code == "TLC105":
+                what = "trace" if ended.is_trace else f"span `{ended.name}`"
+                message = (
+                    f"{what} ended here while `{still_open.name}` (started line {opened}) is "
+                    f"still open; end the child first"
+                )
+            else:
+                message = (
+                    f"`{ended.name}` ended here before `{still_open.name}`, which started after "
+                    f"it (line {opened}); end spans in reverse start order"
+                )
+            yield Report(violation.end_node, message)
