@@ -28,6 +28,8 @@ class Backend:
 
     #: whether :meth:`start_trace`/:meth:`start_span` must be called (they assign IDs)
     forwards_starts = False
+    #: whether :meth:`end` must be called (with a plan of the change, before it)
+    plans_ends = False
 
     def start_trace(
         self,
@@ -60,7 +62,10 @@ class Backend:
 
     def end(self, plan: EndPlan) -> None:
         """An ``end_span``/``end_trace`` about to be applied (``plan.finishes_trace`` says
-        whether the trace finishes with it)."""
+        whether the trace finishes with it). Raising refuses the call."""
+
+    def trace_finished(self, trace: Trace) -> None:
+        """A trace finished (called after the change: must not fail)."""
 
     def get_trace(self, trace_id: str) -> Trace | None:
         return None
@@ -76,12 +81,11 @@ class InMemoryBackend(Backend):
         self.max_traces = max_traces
         self._traces: dict[str, Trace] = {}
 
-    def end(self, plan: EndPlan) -> None:
-        if plan.finishes_trace:
-            traces = self._traces
-            traces[plan.trace.trace_id] = plan.trace
-            if self.max_traces is not None and len(traces) > self.max_traces:
-                del traces[next(iter(traces))]
+    def trace_finished(self, trace: Trace) -> None:
+        traces = self._traces
+        traces[trace.trace_id] = trace
+        if self.max_traces is not None and len(traces) > self.max_traces:
+            del traces[next(iter(traces))]
 
     def get_trace(self, trace_id: str) -> Trace | None:
         return self._traces.get(trace_id)
@@ -128,6 +132,8 @@ class JsonlBackend(Backend):
         self._file: IO[str] | None = None
         self._lock = threading.Lock()
 
+    plans_ends = True
+
     def end(self, plan: EndPlan) -> None:
         if not plan.finishes_trace:
             return
@@ -140,8 +146,10 @@ class JsonlBackend(Backend):
             f.flush()
             if self.fsync:
                 os.fsync(f.fileno())
+
+    def trace_finished(self, trace: Trace) -> None:
         if self._memory is not None:
-            self._memory.end(plan)
+            self._memory.trace_finished(trace)
 
     def get_trace(self, trace_id: str) -> Trace | None:
         return self._memory.get_trace(trace_id) if self._memory is not None else None
@@ -174,6 +182,7 @@ class MlflowBackend(Backend):
     """
 
     forwards_starts = True
+    plans_ends = True
 
     def __init__(self, client: Any = None) -> None:
         self._client = client

@@ -6,7 +6,6 @@ apply. A refused call, or one whose backend raised, changes nothing.
 
 from __future__ import annotations
 
-import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,7 +19,7 @@ from .errors import (
     LifecycleError,
     LifecycleWarning,
 )
-from .mlflow_facts import REQUEST_ID_PARAM, TRACE_ID_PARAM
+from .mlflow_facts import REQUEST_ID_PARAM, TRACE_ID_PARAM, VALID_STATUSES
 from .model import EVICTED, FINISHED, Span, Trace
 
 __all__ = ["TraceClient", "TraceNotFinishedError"]
@@ -29,7 +28,7 @@ DEFAULT_MAX_OPEN_TRACES = 10_000
 DEFAULT_MAX_FINISHED_TRACES = 10_000
 VIOLATION_MODES = ("raise", "warn")
 DEFAULT_SPAN_TYPE = "UNKNOWN"
-_now = time.time_ns
+_VALID_STATUSES = VALID_STATUSES
 
 
 class TraceNotFinishedError(LifecycleError):
@@ -154,6 +153,8 @@ class TraceClient:
         """Start a trace; returns its root span."""
         core = self._core
         with core.lock:
+            tid = sid = None
+            t0 = start_time_ns
             if self._forward:
                 tid, sid, t0 = self._backend.start_trace(
                     name,
@@ -166,12 +167,19 @@ class TraceClient:
                     run_id,
                     links,
                 )
-            else:
-                tid = core.new_trace_id()
-                sid = core.new_span_id()
-                t0 = _now() if start_time_ns is None else start_time_ns
-            root = Span(name, tid, sid, None, span_type, inputs, attributes, t0, links)
-            evicted = core.apply_start_trace(root, Trace(root, experiment_id, tags, run_id))
+            root, evicted = core.add_trace(
+                name,
+                tid,
+                sid,
+                span_type,
+                inputs,
+                attributes,
+                t0,
+                links,
+                experiment_id,
+                tags,
+                run_id,
+            )
         for old in evicted:
             self._warn(
                 LifecycleWarning(
@@ -208,11 +216,29 @@ class TraceClient:
                 sid, t0 = self._backend.start_span(
                     name, trace_id, parent_id, span_type, inputs, attributes, start_time_ns, links
                 )
+                span = core.add_span(
+                    trace,
+                    parent,
+                    name,
+                    sid,
+                    span_type,
+                    inputs,
+                    attributes,
+                    t0,
+                    links,  # type: ignore[arg-type]
+                )
             else:
-                sid = core.new_span_id()
-                t0 = _now() if start_time_ns is None else start_time_ns
-            span = Span(name, trace_id, sid, parent, span_type, inputs, attributes, t0, links)
-            core.apply_start_span(trace, span)  # type: ignore[arg-type]  # checked above
+                span = core.add_span(
+                    trace,
+                    parent,
+                    name,
+                    None,
+                    span_type,
+                    inputs,
+                    attributes,
+                    start_time_ns,
+                    links,  # type: ignore[arg-type]
+                )
         if err is not None:
             self._warn(err)
         return span
@@ -233,9 +259,13 @@ class TraceClient:
             trace_id = _resolve_trace_id("end_span", trace_id, request_id)
         if span_id is _MISSING:
             raise TypeError("end_span() missing required argument: 'span_id'")
-        st = normalize_status(status)
-        if type(st) is not tuple:
-            return self._bad_status(st)
+        if status.__class__ is str and status in _VALID_STATUSES:
+            description = ""
+        else:
+            st = normalize_status(status)
+            if type(st) is not tuple:
+                return self._bad_status(st)
+            status, description = st
         core = self._core
         with core.lock:
             trace, span, err, ok = core.check_end_span(trace_id, span_id)
@@ -245,19 +275,9 @@ class TraceClient:
                 if not ok:
                     span = None  # MLflow ignores it
             if span is not None:
-                plan = core.plan_end(
-                    "end_span",
-                    trace,
-                    span,
-                    outputs,
-                    attributes,
-                    st[0],
-                    st[1],
-                    end_time_ns,
-                    status,
-                )
-                self._backend.end(plan)
-                core.apply_end(plan)
+                self._end(
+                    trace, span, "end_span", outputs, attributes, status, description, end_time_ns
+                )  # type: ignore[arg-type]
         if err is not None:
             self._warn(err)
 
@@ -274,9 +294,13 @@ class TraceClient:
         """End a trace (its root span). Every other span of it must have ended."""
         if request_id is not None or trace_id is _MISSING:
             trace_id = _resolve_trace_id("end_trace", trace_id, request_id)
-        st = normalize_status(status)
-        if type(st) is not tuple:
-            return self._bad_status(st)
+        if status.__class__ is str and status in _VALID_STATUSES:
+            description = ""
+        else:
+            st = normalize_status(status)
+            if type(st) is not tuple:
+                return self._bad_status(st)
+            status, description = st
         core = self._core
         with core.lock:
             trace, err, ok = core.check_end_trace(trace_id)
@@ -286,21 +310,41 @@ class TraceClient:
                 if not ok:
                     trace = None
             if trace is not None:
-                plan = core.plan_end(
-                    "end_trace",
+                self._end(
                     trace,
                     trace.root,
+                    "end_trace",
                     outputs,
                     attributes,
-                    st[0],
-                    st[1],
-                    end_time_ns,
                     status,
+                    description,
+                    end_time_ns,
                 )
-                self._backend.end(plan)
-                core.apply_end(plan)
         if err is not None:
             self._warn(err)
+
+    def _end(
+        self,
+        trace: Trace,
+        span: Span,
+        method: str,
+        outputs: Any,
+        attributes: dict[str, Any] | None,
+        status: str,
+        description: str,
+        end_time_ns: int | None,
+    ) -> None:
+        """Backend hook, then the change (caller holds the lock, the call was checked)."""
+        core = self._core
+        backend = self._backend
+        if backend.plans_ends:
+            plan = core.plan_end(
+                method, trace, span, outputs, attributes, status, description, end_time_ns
+            )
+            backend.end(plan)  # may raise: nothing changed yet
+            outputs, attributes, end_time_ns = plan.outputs, plan.attributes, plan.end_time_ns
+        if core.end(trace, span, outputs, attributes, status, description, end_time_ns):
+            backend.trace_finished(trace)
 
     def _bad_status(self, err: InvalidStatusError) -> None:
         if self._raise:

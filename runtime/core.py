@@ -8,7 +8,7 @@ under :attr:`LifecycleState.lock`:
    call could still go ahead the way real MLflow would (warn mode).
 2. the backend hook (forwarding to MLflow, writing a JSON line); if it raises,
    nothing has changed yet.
-3. ``apply_*``: the only methods that change state.
+3. ``add_trace``, ``add_span``, ``end``: the only methods that change state.
 
 So a refused call, or one whose backend failed, leaves the state exactly as it was.
 """
@@ -53,6 +53,8 @@ _SPAN_BITS = SPAN_ID_HEX_DIGITS * 4
 _TRACE_BITS = TRACE_ID_HEX_DIGITS * 4
 _SPAN_FMT = f"%0{SPAN_ID_HEX_DIGITS}x"
 _TRACE_FMT = f"{TRACE_ID_PREFIX}%0{TRACE_ID_HEX_DIGITS}x"
+_ZERO_SPAN_ID = "0" * SPAN_ID_HEX_DIGITS
+_now = time.time_ns
 _STATUS_FIX = {s.lower(): s for s in VALID_STATUSES}
 
 
@@ -98,10 +100,7 @@ class EndPlan(NamedTuple):
     description: str
     end_time_ns: int
     finishes_trace: bool
-    #: what the caller passed, as given (forwarded to MLflow unchanged)
-    call_outputs: Any
-    call_attributes: dict[str, Any] | None
-    call_status: Any
+    #: ``end_time_ns`` as the caller passed it (``None``: let MLflow take its own time)
     call_end_time_ns: int | None
 
     def span_dict(self) -> dict[str, Any]:
@@ -168,16 +167,16 @@ class LifecycleState:
         spans = self.spans
         while True:
             sid = _SPAN_FMT % _rng.getrandbits(_SPAN_BITS)
-            if sid not in spans and sid != "0" * SPAN_ID_HEX_DIGITS:
+            if sid not in spans and sid != _ZERO_SPAN_ID:
                 return sid
 
     # --- checks (read only) ----------------------------------------------------------
 
     def find_trace(self, trace_id: Any) -> Trace | None:
-        t = self.open_traces.get(trace_id) if isinstance(trace_id, str) else None
-        if t is None and isinstance(trace_id, str):
-            t = self.done_traces.get(trace_id)
-        return t
+        try:
+            return self.open_traces.get(trace_id) or self.done_traces.get(trace_id)
+        except TypeError:  # unhashable ID
+            return None
 
     def _unknown_trace(self, trace_id: Any, trace: Trace | None) -> UnknownTraceError:
         if trace is not None and trace.state is EVICTED:
@@ -204,12 +203,18 @@ class LifecycleState:
                 ),
                 False,
             )
-        trace = self.open_traces.get(trace_id) if isinstance(trace_id, str) else None
+        try:
+            trace = self.open_traces.get(trace_id)
+        except TypeError:  # unhashable ID
+            trace = None
         if trace is None:
             trace = self.find_trace(trace_id)
             if trace is None or trace.state is EVICTED:
                 return None, None, self._unknown_trace(trace_id, trace), False
-        parent = self.spans.get(parent_id) if isinstance(parent_id, str) else None
+        try:
+            parent = self.spans.get(parent_id)
+        except TypeError:  # unhashable ID
+            parent = None
         if parent is None:
             return (
                 trace,
@@ -270,12 +275,18 @@ class LifecycleState:
         self, trace_id: Any, span_id: Any
     ) -> tuple[Trace | None, Span | None, LifecycleError | None, bool]:
         """``(trace, span, violation, can_go_ahead)`` for ``end_span``."""
-        trace = self.open_traces.get(trace_id) if isinstance(trace_id, str) else None
+        try:
+            trace = self.open_traces.get(trace_id)
+        except TypeError:  # unhashable ID
+            trace = None
         if trace is None:
             trace = self.find_trace(trace_id)
             if trace is None or trace.state is EVICTED:
                 return None, None, self._unknown_trace(trace_id, trace), False
-        span = self.spans.get(span_id) if isinstance(span_id, str) else None
+        try:
+            span = self.spans.get(span_id)
+        except TypeError:  # unhashable ID
+            span = None
         if span is None:
             return (
                 trace,
@@ -334,7 +345,10 @@ class LifecycleState:
 
     def check_end_trace(self, trace_id: Any) -> tuple[Trace | None, LifecycleError | None, bool]:
         """``(trace, violation, can_go_ahead)`` for ``end_trace``."""
-        trace = self.open_traces.get(trace_id) if isinstance(trace_id, str) else None
+        try:
+            trace = self.open_traces.get(trace_id)
+        except TypeError:  # unhashable ID
+            trace = None
         if trace is None:
             trace = self.find_trace(trace_id)
             if trace is None or trace.state is EVICTED:
@@ -369,8 +383,8 @@ class LifecycleState:
         status: str,
         description: str,
         end_time_ns: int | None,
-        call_status: Any,
     ) -> EndPlan:
+        """What :meth:`end` will do, for a backend to act on before the change."""
         attrs = span._attributes
         if attributes:
             attrs = {**attrs, **attributes} if attrs else dict(attributes)
@@ -383,18 +397,44 @@ class LifecycleState:
             attrs,
             status,
             description,
-            time.time_ns() if end_time_ns is None else end_time_ns,
+            _now() if end_time_ns is None else end_time_ns,
             finishes,
-            outputs,
-            attributes,
-            call_status,
             end_time_ns,
         )
 
     # --- changes (the only place state changes) -------------------------------------
 
-    def apply_start_trace(self, root: Span, trace: Trace) -> list[Trace]:
-        """Register a new trace; returns the traces evicted to stay within the limit."""
+    def add_trace(
+        self,
+        name: str,
+        trace_id: str | None,
+        span_id: str | None,
+        span_type: str,
+        inputs: Any,
+        attributes: dict[str, Any] | None,
+        start_time_ns: int | None,
+        links: Any,
+        experiment_id: str | None,
+        tags: dict[str, str] | None,
+        run_id: str | None,
+    ) -> tuple[Span, list[Trace]]:
+        """Create and register a trace (IDs generated when ``None``); returns its root and
+        the traces evicted to stay within ``max_open_traces``."""
+        if trace_id is None:
+            trace_id = self.new_trace_id()
+        if span_id is None:
+            span_id = self.new_span_id()
+        root = Span(
+            name,
+            trace_id,
+            span_id,
+            None,
+            span_type,
+            inputs,
+            attributes,
+            _now() if start_time_ns is None else start_time_ns,
+            links,
+        )
         evicted = []
         open_traces = self.open_traces
         while len(open_traces) >= self.max_open_traces:
@@ -402,39 +442,84 @@ class LifecycleState:
             old.state = EVICTED
             self._remember(old)
             evicted.append(old)
-        open_traces[trace.trace_id] = trace
-        self.spans[root.span_id] = root
-        return evicted
+        open_traces[trace_id] = Trace(root, experiment_id, tags, run_id)
+        self.spans[span_id] = root
+        return root, evicted
 
-    def apply_start_span(self, trace: Trace, span: Span) -> None:
-        sid = span.span_id
-        self.spans[sid] = span
-        trace.open[sid] = span
+    def add_span(
+        self,
+        trace: Trace,
+        parent: Span,
+        name: str,
+        span_id: str | None,
+        span_type: str,
+        inputs: Any,
+        attributes: dict[str, Any] | None,
+        start_time_ns: int | None,
+        links: Any,
+    ) -> Span:
+        """Create and register a child of ``parent`` (ID generated when ``None``)."""
+        spans = self.spans
+        if span_id is None:
+            span_id = _SPAN_FMT % _rng.getrandbits(_SPAN_BITS)
+            if span_id in spans or span_id == _ZERO_SPAN_ID:
+                span_id = self.new_span_id()
+        span = Span(
+            name,
+            trace.trace_id,
+            span_id,
+            parent,
+            span_type,
+            inputs,
+            attributes,
+            _now() if start_time_ns is None else start_time_ns,
+            links,
+        )
+        spans[span_id] = span
+        trace.open[span_id] = span
         trace.spans.append(span)
-        p = span._parent
+        p: Span | None = parent
         while p is not None:
             p._open_desc += 1
             p = p._parent
+        return span
 
-    def apply_end(self, plan: EndPlan) -> None:
-        span = plan.span
-        trace = plan.trace
-        span.outputs = plan.outputs
-        span._attributes = plan.attributes
-        span.status = plan.status
-        span.status_description = plan.description
-        span.end_time_ns = plan.end_time_ns
-        del trace.open[span.span_id]
+    def end(
+        self,
+        trace: Trace,
+        span: Span,
+        outputs: Any,
+        attributes: dict[str, Any] | None,
+        status: str,
+        description: str,
+        end_time_ns: int | None,
+    ) -> bool:
+        """End ``span`` (checked before); returns whether its trace finished with it."""
+        if outputs is not None:
+            span.outputs = outputs
+        if attributes:
+            a = span._attributes
+            if a is None:
+                span._attributes = dict(attributes)
+            else:
+                a.update(attributes)
+        span.status = status
+        span.status_description = description
+        span.end_time_ns = _now() if end_time_ns is None else end_time_ns
+        open_spans = trace.open
+        del open_spans[span.span_id]
         p = span._parent
         while p is not None:
             p._open_desc -= 1
             p = p._parent
-        if plan.finishes_trace:
+        if not open_spans and (span is trace.root or trace.state is ROOT_ENDED):
             trace.state = FINISHED
             del self.open_traces[trace.trace_id]
             self._remember(trace)
-        elif span is trace.root:
+            return True
+        if span is trace.root:
             trace.state = ROOT_ENDED
+        return False
 
     def _remember(self, trace: Trace) -> None:
         done = self.done_traces
