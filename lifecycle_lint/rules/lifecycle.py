@@ -68,6 +68,8 @@ def describe_exit(ctx: FileContext, facts: ScopeFacts, leak: Leak) -> str:
 
     node = leak.witness
     if leak.rebound and node is not None:
+        if node is facts.sites[leak.site].call.node:
+            return f"before the same call starts another span on line {ctx.line_of(node)}"
         return f"before it is replaced on line {ctx.line_of(node)}"
     if isinstance(node, cst.Return):
         return f"when the function returns on line {ctx.line_of(node)}"
@@ -76,8 +78,14 @@ def describe_exit(ctx: FileContext, facts: ScopeFacts, leak: Leak) -> str:
 
 
 def _first(ctx: FileContext, leaks: list[Leak]) -> Leak:
-    def key(leak: Leak) -> tuple[int, int]:
-        return (ctx.line_of(leak.witness) if leak.witness is not None else 10**9, leak.rebound)
+    """The witness to show: explicit exits first (``raise``, ``yield``), then the earliest."""
+    import libcst as cst
+
+    def key(leak: Leak) -> tuple[int, int, int]:
+        node = leak.witness
+        explicit = isinstance(node, (cst.Raise, cst.Assert, cst.Yield, cst.Return))
+        line = ctx.line_of(node) if node is not None else 10**9
+        return (0 if explicit else 1, line, leak.rebound)
 
     return min(leaks, key=key)
 
