@@ -38,6 +38,8 @@ _CLIENT_KINDS = {
     facts.END_TRACE: CallKind.END_TRACE,
 }
 
+_NO_CONTEXT_NAME = facts.START_SPAN_NO_CONTEXT.rsplit(".", 1)[1]
+
 #: ``<span>.end(outputs, attributes, status, end_time_ns)`` on a live span.
 SPAN_END_PARAMS: tuple[str, ...] = ("outputs", "attributes", "status", "end_time_ns")
 
@@ -100,7 +102,8 @@ def classify(call: cst.Call, index: ModuleIndex, scope: Scope) -> LifecycleCall 
                 None,
             )
             return LifecycleCall(call, kind, scope, func.value, args, request_kw, unpacking)
-    if isinstance(func, (cst.Attribute, cst.Name)):
+    last = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", None)
+    if last == _NO_CONTEXT_NAME and isinstance(func, (cst.Attribute, cst.Name)):
         if index.qualify(func, scope) in facts.START_SPAN_NO_CONTEXT_QUALIFIED_NAMES:
             args, unpacking = bind_arguments(call, facts.START_SPAN_NO_CONTEXT_PARAMS)
             return LifecycleCall(

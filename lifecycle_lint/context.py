@@ -32,8 +32,7 @@ class FileContext:
 
     def position(self, node: cst.CSTNode) -> CodeRange:
         if self._positions is None:
-            wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
-            self._positions = dict(wrapper.resolve(PositionProvider))
+            self._positions = _compute_positions(self.module)
         return self._positions[node]
 
     def line_of(self, node: cst.CSTNode) -> int:
@@ -52,7 +51,7 @@ class FileContext:
     # --- lifecycle calls ------------------------------------------------------
 
     def _classify(self, call: cst.Call) -> LifecycleCall | None:
-        scope = self.index.scope_of(call)
+        scope = self.index.call_scopes.get(call) or self.index.scope_of(call)
         found = classify(call, self.index, scope)
         if found is not None:
             return found
@@ -76,7 +75,7 @@ class FileContext:
         if not isinstance(expr, cst.Call):
             return False
         found = self._lifecycle_by_node.get(expr) or classify(
-            expr, self.index, self.index.scope_of(expr)
+            expr, self.index, self.index.call_scopes.get(expr) or self.index.scope_of(expr)
         )
         return found is not None and found.kind.is_start
 
@@ -98,6 +97,33 @@ class FileContext:
             values = info.item_assignments.get(expr.value.attr.value, [])
             return _only_starts(self, [(BindingKind.VALUE, v) for v in values])
         return False
+
+
+def _compute_positions(module: cst.Module) -> dict[cst.CSTNode, CodeRange]:
+    """Positions of every node: one code generation pass with position tracking.
+
+    ``MetadataWrapper.resolve(PositionProvider)`` does the same generation plus a
+    full visit of the tree for its dependency machinery, doubling the cost; the
+    provider's own generation step is called directly, with the public route kept
+    as the fallback should libcst's internals change.
+    """
+    try:
+        from libcst.metadata.position_provider import PositionProvidingCodegenState
+
+        provider = PositionProvider()
+        state = PositionProvidingCodegenState(
+            default_indent=module.default_indent,
+            default_newline=module.default_newline,
+            provider=provider,
+        )
+        module._codegen(state)
+        computed = provider._computed
+        if computed:
+            return computed  # type: ignore[return-value]
+    except (ImportError, AttributeError, TypeError):
+        pass
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    return dict(wrapper.resolve(PositionProvider))
 
 
 def _only_starts(

@@ -95,6 +95,8 @@ class ModuleIndex:
         self.scopes: dict[cst.CSTNode, Scope] = {}
         self.classes: dict[cst.ClassDef, ClassInfo] = {}
         self.calls: list[cst.Call] = []
+        #: The scope each call runs in (known during the walk; saves a climb later).
+        self.call_scopes: dict[cst.Call, Scope] = {}
         #: Attribute reads of the span ID attributes (``x.trace_id``), by attribute name.
         self.attributes: dict[str, list[cst.Attribute]] = {}
         self.module_scope = Scope(module, "module", None)
@@ -105,15 +107,22 @@ class ModuleIndex:
 
     def _build(self, root: cst.CSTNode, root_scope: Scope) -> None:
         # Iterative walk: deep nesting must not exhaust the interpreter stack.
+        # Most nodes bind nothing: one set lookup by type skips them.
         stack: list[tuple[cst.CSTNode, Scope]] = [(root, root_scope)]
         parents = self.parents
+        recorded = _RECORDED_TYPES
         while stack:
             node, scope = stack.pop()
-            inner = self._record(node, scope)
-            kids = list(children(node))
-            for kid in reversed(kids):
+            if type(node) in recorded:
+                inner = self._record(node, scope)
+                if inner is not None:
+                    for kid in children(node):
+                        parents[kid] = node
+                        stack.append((kid, self._scope_for_child(node, kid, scope, inner)))
+                    continue
+            for kid in children(node):
                 parents[kid] = node
-                stack.append((kid, self._scope_for_child(node, kid, scope, inner)))
+                stack.append((kid, scope))
 
     def _scope_for_child(
         self, node: cst.CSTNode, kid: cst.CSTNode, scope: Scope, inner: Scope | None
@@ -133,6 +142,7 @@ class ModuleIndex:
         """Record what ``node`` binds; return the new scope it opens, if any."""
         if isinstance(node, cst.Call):
             self.calls.append(node)
+            self.call_scopes[node] = scope
         elif isinstance(node, cst.Attribute):
             if node.attr.value in facts.SPAN_ID_ATTRS:
                 self.attributes.setdefault(node.attr.value, []).append(node)
@@ -188,7 +198,7 @@ class ModuleIndex:
                     scope.add(target.value, Binding(BindingKind.WITH, node, node.item))
                 else:
                     self._bind_other(target, scope, node)
-        elif isinstance(node, cst.ExceptHandler):
+        elif isinstance(node, (cst.ExceptHandler, cst.ExceptStarHandler)):
             if node.name is not None and isinstance(node.name.name, cst.Name):
                 scope.add(node.name.name.value, Binding(BindingKind.OTHER, node))
         elif isinstance(node, cst.Del):
@@ -507,6 +517,33 @@ class ModuleIndex:
             if len(values) == 1:
                 return values.pop()
         return None
+
+
+_RECORDED_TYPES = frozenset(
+    {
+        cst.Call,
+        cst.Attribute,
+        cst.FunctionDef,
+        cst.ClassDef,
+        cst.Lambda,
+        cst.Assign,
+        cst.AnnAssign,
+        cst.NamedExpr,
+        cst.AugAssign,
+        cst.For,
+        cst.CompFor,
+        cst.WithItem,
+        cst.ExceptHandler,
+        cst.ExceptStarHandler,
+        cst.Del,
+        cst.Import,
+        cst.ImportFrom,
+        cst.Global,
+        cst.Nonlocal,
+        cst.MatchAs,
+        cst.MatchStar,
+    }
+)
 
 
 def _is_staticmethod(node: cst.FunctionDef) -> bool:
