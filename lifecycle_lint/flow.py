@@ -259,6 +259,10 @@ class ScopeFacts:
     ended_sites: set[int] = field(default_factory=set)
     #: Sites stored on ``self.<attr>`` (directly or in a container there).
     stored_on_self: list[tuple[int, str]] = field(default_factory=list)
+    #: TLC202: (call, site the trace ID comes from, site the span/parent ID comes from).
+    cross_trace: list[tuple[cst.Call, int, int]] = field(default_factory=list)
+    #: TLC301: (fluent call or ``with`` item, a client span open there).
+    fluent_under_client: list[tuple[cst.CSTNode, int]] = field(default_factory=list)
     skipped: bool = False
 
 
@@ -277,6 +281,9 @@ class ScopeAnalysis:
         self._double: set[tuple[cst.CSTNode, int, cst.CSTNode | None]] = set()
         self._order: set[OrderViolation] = set()
         self._stored: set[tuple[int, str]] = set()
+        self._cross: set[tuple[cst.Call, int, int]] = set()
+        self._fluent: set[tuple[cst.CSTNode, int]] = set()
+        self._traced = _traced_functions(ctx)
         self.shared_names = _names_shared_outside(ctx, scope)
         self._in_lifecycle_args: dict[cst.Call, bool] = {}
 
@@ -299,6 +306,8 @@ class ScopeAnalysis:
         self.facts.double_ends = list(self._double)
         self.facts.order = list(self._order)
         self.facts.stored_on_self = sorted(self._stored)
+        self.facts.cross_trace = list(self._cross)
+        self.facts.fluent_under_client = list(self._fluent)
         return self.facts
 
     def exit(self, state: State, witness: cst.CSTNode | None, *, on_exception: bool) -> None:
@@ -524,6 +533,8 @@ class ScopeAnalysis:
         entered = set()
         for state in states:
             for item in node.items:
+                if is_fluent_start(self.ctx, item.item, self.scope):
+                    self._note_fluent(item, state)
                 state = self.expression(item.item, state, out)
                 if item.asname is not None:
                     for name in _target_names(item.asname.name):
@@ -595,6 +606,8 @@ class ScopeAnalysis:
                 return state  # a span's own methods: lifecycle calls, they do not raise
         if lifecycle is not None:
             return state  # ``.end()`` on a span kept elsewhere (``self._span``)
+        if self._is_fluent_context_call(node):
+            self._note_fluent(node, state)
         refs: set[int] = set()
         for arg in node.args:
             refs |= self.referenced(arg.value, state)
@@ -611,6 +624,21 @@ class ScopeAnalysis:
         if not self._inside_lifecycle_arguments(node) and not _never_raises(node):
             out.raises.add(state.with_witness(node))
         return state
+
+    def _is_fluent_context_call(self, call: cst.Call) -> bool:
+        func = call.func
+        if isinstance(func, cst.Name) and func.value in self._traced:
+            return True
+        last = func.attr.value if isinstance(func, cst.Attribute) else None
+        if last is None or f"mlflow.{last}" not in facts.FLUENT_CONTEXT_FUNCTIONS:
+            return False
+        return self.ctx.index.qualify(func, self.scope) in facts.FLUENT_CONTEXT_FUNCTIONS
+
+    def _note_fluent(self, node: cst.CSTNode, state: State) -> None:
+        """TLC301: a fluent API used while a span started by the client is open."""
+        for site in state.open_sites():
+            if self.site_list[site].call.kind in (CallKind.START_TRACE, CallKind.START_SPAN):
+                self._fluent.add((node, site))
 
     def _is_span_method(self, call: cst.Call) -> bool:
         """``span.set_outputs(...)`` and the like on a span of this scope."""
@@ -671,7 +699,9 @@ class ScopeAnalysis:
             if parent_ref is not None:
                 parent = parent_ref[0]
             root = self._root_from(trace_ref, state)
-            if root == -1 and parent != -1:
+            if self._check_same_trace(call.node, trace_ref, parent_ref, state):
+                root = -1  # which trace it joined is unknown: one defect, one finding
+            elif root == -1 and parent != -1:
                 fact = state.span(parent)
                 root = fact.root if fact is not None else -1
         elif call.kind is CallKind.START_NO_CONTEXT:
@@ -695,6 +725,23 @@ class ScopeAnalysis:
         spans[site.index] = SpanFact(OPEN, None, parent, root, len(others) + 1)
         return state._replace(spans=tuple(sorted(spans.items())), seq=len(others) + 1)
 
+    def _check_same_trace(
+        self,
+        node: cst.Call,
+        trace_ref: tuple[int, str] | None,
+        span_ref: tuple[int, str] | None,
+        state: State,
+    ) -> bool:
+        """TLC202: the trace ID and the parent/span ID come from different traces."""
+        if trace_ref is None or span_ref is None:
+            return False
+        trace_root = self._root_from(trace_ref, state)
+        span_root = self._root_from(span_ref, state)
+        if trace_root != -1 and span_root != -1 and trace_root != span_root:
+            self._cross.add((node, trace_ref[0], span_ref[0]))
+            return True
+        return False
+
     def _root_from(self, ref: tuple[int, str] | None, state: State) -> int:
         if ref is None:
             return -1
@@ -704,6 +751,9 @@ class ScopeAnalysis:
     def end(self, call: LifecycleCall, state: State) -> State:
         if call.kind is CallKind.END_SPAN:
             ref = self.id_of(call.arg("span_id"), state)
+            trace_ref = self.id_of(call.arg(facts.TRACE_ID_PARAM), state)
+            if self._check_same_trace(call.node, trace_ref, ref, state):
+                return state  # MLflow finds no such span in that trace and ends nothing
             if ref is not None and ref[1] == "span_id":
                 return self.end_site(ref[0], call.node, state)
             trace = self._root_from(self.id_of(call.arg(facts.TRACE_ID_PARAM), state), state)
@@ -806,7 +856,13 @@ class ScopeAnalysis:
             for name in _target_names(target):
                 state = self.rebind(name, None, state, value)
             return state
-        return self.hand_over_if_stored(target, value, state)
+        state = self.hand_over_if_stored(target, value, state)
+        key = self._key(target)
+        if key is not None:
+            # ``self.x = span``: stored (handed over), and still known as ``self.x``
+            # within this method, for the IDs read from it (TLC202).
+            state = state.with_var(key, self.value_of(value, state))
+        return state
 
     def hand_over_if_stored(
         self, target: cst.BaseExpression, value: cst.BaseExpression, state: State
@@ -846,16 +902,18 @@ class ScopeAnalysis:
             return None
         if _is_none_literal(value):
             return ("none",)
-        if isinstance(value, cst.Name):
-            return state.var(value.value)
+        key = self._key(value)
+        if key is not None and state.var(key) is not None:
+            return state.var(key)
         ref = self.id_of(value, state)
         if ref is not None:
             return ("id", ref[0], ref[1])
         return None
 
     def span_of(self, expr: cst.BaseExpression | None, state: State) -> int | None:
-        if isinstance(expr, cst.Name):
-            value = state.var(expr.value)
+        key = self._key(expr)
+        if key is not None:
+            value = state.var(key)
             if value is not None and value[0] == "span":
                 return value[1]
         return None
@@ -868,10 +926,24 @@ class ScopeAnalysis:
             if site is not None:
                 attr = expr.attr.value
                 return site, facts.TRACE_ID_PARAM if attr == facts.REQUEST_ID_PARAM else attr
-        if isinstance(expr, cst.Name):
-            value = state.var(expr.value)
+        key = self._key(expr)
+        if key is not None:
+            value = state.var(key)
             if value is not None and value[0] == "id":
                 return value[1], value[2]
+        return None
+
+    def _key(self, expr: cst.BaseExpression | None) -> str | None:
+        """The name a value is kept under: ``x``, or ``self.x`` within a method."""
+        if isinstance(expr, cst.Name):
+            return expr.value
+        if (
+            isinstance(expr, cst.Attribute)
+            and isinstance(expr.value, cst.Name)
+            and self.scope.self_name is not None
+            and expr.value.value == self.scope.self_name
+        ):
+            return f"{self.scope.self_name}.{expr.attr.value}"
         return None
 
     def _sites_of_name(self, name: str, state: State) -> set[int]:
@@ -896,6 +968,9 @@ class ScopeAnalysis:
             if isinstance(node, cst.Name):
                 sites |= self._sites_of_name(node.value, state)
             elif isinstance(node, cst.Attribute):
+                key = self._key(node)
+                if key is not None and key != node.attr.value:
+                    sites |= self._sites_of_name(key, state)
                 stack.append(node.value)
             elif isinstance(node, cst.Arg):
                 stack.append(node.value)
@@ -952,6 +1027,43 @@ class ScopeAnalysis:
 
 def _with_status(fact: SpanFact, status: str, end_node: cst.CSTNode | None) -> SpanFact:
     return SpanFact(status, end_node, fact.parent, fact.root, fact.seq)
+
+
+def is_fluent_start(ctx: FileContext, expr: cst.BaseExpression, scope: Scope) -> bool:
+    """``mlflow.start_span(...)`` (the fluent context manager), any import spelling."""
+    if not isinstance(expr, cst.Call):
+        return False
+    func = expr.func
+    last = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", None)
+    if last != "start_span":
+        return False
+    return ctx.index.qualify(func, scope) in facts.FLUENT_START_SPAN_QUALIFIED_NAMES
+
+
+def is_trace_decorator(ctx: FileContext, decorator: cst.Decorator, scope: Scope) -> bool:
+    """``@mlflow.trace`` or ``@mlflow.trace(...)``, any import spelling."""
+    expr = decorator.decorator
+    if isinstance(expr, cst.Call):
+        expr = expr.func
+    if not isinstance(expr, (cst.Name, cst.Attribute)):
+        return False
+    return ctx.index.qualify(expr, scope) in facts.FLUENT_TRACE_DECORATOR_QUALIFIED_NAMES
+
+
+def _traced_functions(ctx: FileContext) -> frozenset[str]:
+    """Names of the module's functions decorated with ``@mlflow.trace``."""
+    cached = ctx.cache.get("traced-functions")
+    if cached is None:
+        module_scope = ctx.index.module_scope
+        cached = frozenset(
+            name
+            for name, bindings in module_scope.bindings.items()
+            for b in bindings
+            if isinstance(b.node, cst.FunctionDef)
+            and any(is_trace_decorator(ctx, d, module_scope) for d in b.node.decorators)
+        )
+        ctx.cache["traced-functions"] = cached
+    return cached  # type: ignore[return-value]
 
 
 def _with_seq(fact: SpanFact | None, seq: int) -> SpanFact:

@@ -13,7 +13,15 @@ from lifecycle_lint.rules.lifecycle import (
     SpanNotEnded,
     TraceNotEnded,
 )
+from lifecycle_lint.rules.mixing import (
+    ClientApiWithAutolog,
+    ClientEndsFluentSpan,
+    ClientTraceUnderFluentSpan,
+    CrossTraceParent,
+    FluentUnderClientSpan,
+)
 from lifecycle_lint.rules.status import ErrorRecordedAsOk, InvalidStatus
+from lifecycle_lint.rules.threads import ClientSharedAcrossThreads
 
 RULE_CLASSES: tuple[type[Rule], ...] = (
     SyntaxErrorRule,
@@ -29,6 +37,12 @@ RULE_CLASSES: tuple[type[Rule], ...] = (
     DeprecatedRequestId,
     InvalidStatus,
     ErrorRecordedAsOk,
+    CrossTraceParent,
+    FluentUnderClientSpan,
+    ClientTraceUnderFluentSpan,
+    ClientEndsFluentSpan,
+    ClientApiWithAutolog,
+    ClientSharedAcrossThreads,
 )
 
 RULES: dict[str, type[Rule]] = {cls.code: cls for cls in sorted(RULE_CLASSES, key=lambda c: c.code)}
