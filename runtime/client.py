@@ -335,6 +335,8 @@ class TraceClient:
         end_time_ns: int | None,
     ) -> None:
         """Backend hook, then the change (caller holds the lock, the call was checked)."""
+        if status == "UNSET":  # as MLflow's span.end(): an ended span is OK unless ERROR
+            status = "OK"
         core = self._core
         backend = self._backend
         if backend.plans_ends:

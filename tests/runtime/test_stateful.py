@@ -141,11 +141,12 @@ class Model:
 
 
 def status_value(status: Any) -> str:
+    """The status an ended span shows: UNSET becomes OK, as in MLflow's ``span.end()``."""
     if isinstance(status, FakeStatus):
-        return status.status_code.value
-    if isinstance(status, FakeCode):
-        return status.value
-    return status
+        status = status.status_code.value
+    elif isinstance(status, FakeCode):
+        status = status.value
+    return "OK" if status == "UNSET" else status
 
 
 statuses = st.one_of(
