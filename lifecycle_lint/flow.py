@@ -14,6 +14,7 @@ end, a parent ended before its child) that the TLC1xx rules turn into findings.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -84,6 +85,15 @@ _LOGGING_METHODS = frozenset(
     {"debug", "info", "warning", "warn", "error", "exception", "critical", "log"}
 )
 _LOGGER_NAMES = frozenset({"logging", "logger", "_logger", "log", "_log", "LOGGER", "LOG"})
+
+
+_ENDING_WORDS = re.compile(r"(^|_)(end|finish|close|stop|complete)", re.IGNORECASE)
+
+
+def _names_an_end(func: cst.BaseExpression) -> bool:
+    """A helper named for ending (``_end_span(span, exc)``): it takes the span over."""
+    name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", None)
+    return isinstance(name, str) and _ENDING_WORDS.search(name) is not None
 
 
 def _never_raises(call: cst.Call) -> bool:
@@ -376,6 +386,15 @@ class ScopeAnalysis:
                 state = self.expression(node.msg, state, out)
             out.raises.add(state.with_witness(node))
             out.normal.add(state)
+        elif isinstance(node, cst.Assign) and isinstance(node.value, cst.IfExp):
+            # ``span = client.start_span(...) if enabled else None``: two paths.
+            value = node.value
+            tested = self.expression(value.test, state, out)
+            for branch in (value.body, value.orelse):
+                branch_state = self.expression(branch, tested, out)
+                for target in node.targets:
+                    branch_state = self.assign(target.target, branch, branch_state, out)
+                out.normal.add(branch_state)
         elif isinstance(node, cst.Assign):
             state = self.expression(node.value, state, out)
             for target in node.targets:
@@ -613,7 +632,7 @@ class ScopeAnalysis:
             refs |= self.referenced(arg.value, state)
         if refs:
             storing = isinstance(func, cst.Attribute) and func.attr.value in _STORING_METHODS
-            if storing:
+            if storing or _names_an_end(func):
                 self._note_stored_on_self(func.value, refs)
                 state = self.hand_over(state, refs)
             else:

@@ -135,7 +135,8 @@ class SpanNotEnded(Rule):
         loop...) and flags the start when some normal path neither ends the span (`end_span`
         with its `span_id`, or `span.end()`) nor hands it over (returns or yields it, stores it
         on an attribute, in a container or a global, lets a nested function capture it, or,
-        for a span this scope never ends itself, passes it or its IDs to another function).
+        for a span this scope never ends itself, passes it or its IDs to another function;
+        a helper named for ending, such as `_end_span(span, error)`, takes it over always).
         A span variable rebound while its span is open counts as not ended. A class that stores
         spans on `self` and never ends a span taken from that attribute is flagged too.
         """
@@ -239,8 +240,10 @@ class NotEndedOnException(Rule):
         `await`, a `raise`, an `assert`, entering a `with` block, a step of a `for` loop, or a
         `yield` after which the generator is never resumed. The message names the statement.
         Ending the span in `finally`, or in an `except` handler that catches the exception, is
-        the fix. Lifecycle calls themselves (`start_*`, `end_*`, `span.set_*`) are treated as
-        not raising.
+        the fix. Lifecycle calls themselves (`start_*`, `end_*`, a span's own methods), their
+        arguments, logging calls (`logger.debug(...)`: logging reports its own errors),
+        `mapping.get(...)` and builtins that cannot fail on well-typed arguments (`len`,
+        `isinstance`, `range`, `str`...) are treated as not raising.
         """
     why = """
         Exceptions are exactly when a trace matters most, and exactly when a hand-written end
