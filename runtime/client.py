@@ -19,7 +19,13 @@ from .errors import (
     LifecycleError,
     LifecycleWarning,
 )
-from .mlflow_facts import REQUEST_ID_PARAM, TRACE_ID_PARAM, VALID_STATUSES
+from .mlflow_facts import (
+    DEFAULT_SPAN_TYPE,
+    ENDED_UNSET_STATUS,
+    REQUEST_ID_PARAM,
+    TRACE_ID_PARAM,
+    VALID_STATUSES,
+)
 from .model import EVICTED, FINISHED, Span, Trace
 
 __all__ = ["TraceClient", "TraceNotFinishedError"]
@@ -27,7 +33,6 @@ __all__ = ["TraceClient", "TraceNotFinishedError"]
 DEFAULT_MAX_OPEN_TRACES = 10_000
 DEFAULT_MAX_FINISHED_TRACES = 10_000
 VIOLATION_MODES = ("raise", "warn")
-DEFAULT_SPAN_TYPE = "UNKNOWN"
 _VALID_STATUSES = VALID_STATUSES
 
 
@@ -336,7 +341,7 @@ class TraceClient:
     ) -> None:
         """Backend hook, then the change (caller holds the lock, the call was checked)."""
         if status == "UNSET":  # as MLflow's span.end(): an ended span is OK unless ERROR
-            status = "OK"
+            status = ENDED_UNSET_STATUS
         core = self._core
         backend = self._backend
         if backend.plans_ends:

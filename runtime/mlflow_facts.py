@@ -218,3 +218,14 @@ LIFECYCLE_TOKENS: tuple[str, ...] = (START_TRACE, START_SPAN, END_SPAN, END_TRAC
 TRACE_ID_PREFIX = "tr-"
 TRACE_ID_HEX_DIGITS = 32
 SPAN_ID_HEX_DIGITS = 16
+
+# --- Span defaults and end behaviour (used by the runtime client) -----------------------
+
+#: ``span_type`` default of ``start_trace`` and ``start_span``.
+DEFAULT_SPAN_TYPE = "UNKNOWN"
+#: MLflow's ``span.end()`` records a span ended with (or still at) ``"UNSET"`` as ``"OK"``:
+#: only ``"ERROR"`` survives as such (checked against MLflow 3.17.2).
+ENDED_UNSET_STATUS = STATUS_OK
+#: MLflow 3.x warns with ``FutureWarning`` on ``request_id=``; the runtime client raises the
+#: stricter ``DeprecationWarning`` (RULES.md, TLC204).
+MLFLOW_REQUEST_ID_WARNING = "FutureWarning"
