@@ -738,6 +738,12 @@ class ScopeAnalysis:
         if previous is not None and previous.status == OPEN:
             # The same start runs again (a loop) while its last span is open.
             self._leaks.add(Leak(site.index, False, call.node, rebound=True))
+        if state.pending:
+            # Order checks waiting for the previous span of this start are moot: a
+            # later end of this site ends the new span, not that one.
+            state = state._replace(
+                pending=frozenset(p for p in state.pending if p[2] != site.index)
+            )
         # Start order as ranks 1..n, so that loops reach a fixpoint.
         others = sorted((f.seq, i) for i, f in state.spans if i != site.index)
         spans = {i: _with_seq(state.span(i), rank) for rank, (_, i) in enumerate(others, 1)}
@@ -861,7 +867,10 @@ class ScopeAnalysis:
                 handed = self.hand_over(state, self.referenced(value, state))
                 return self.rebind(name, None, handed, value)
             if abstract is None and _is_container(value):
-                state = self.hand_over(state, self.referenced(value, state))
+                # A local container of the span or its IDs: like lending, it excuses
+                # nothing for a span this scope ends itself.
+                refs = self.referenced(value, state)
+                state = self.hand_over(state, {s for s in refs if not self.is_owned(s)})
             return self.rebind(name, abstract, state, value)
         if isinstance(target, (cst.Tuple, cst.List)):
             elements = [e.value for e in target.elements]
