@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from lifecycle_lint.calls import CallKind, LifecycleCall, bind_arguments
+from lifecycle_lint.calls import CallKind, LifecycleCall
 from lifecycle_lint.context import FileContext
 from lifecycle_lint.scopes import Scope
 from lifecycle_lint.walk import SCOPE_NODES, children, descendants
@@ -255,6 +255,8 @@ class OrderViolation:
     end_node: cst.CSTNode  # the end call reported
     ended_site: int  # the parent/trace (TLC105) or earlier span (TLC106) ended there
     open_site: int  # the span still open at that end, ended later
+    #: The child was started under the parent only after the parent had ended.
+    started_after: bool = False
 
 
 @dataclass
@@ -734,6 +736,12 @@ class ScopeAnalysis:
                 root = site.index
         else:
             root = site.index
+        parent_fact = state.span(parent) if parent != -1 else None
+        if parent_fact is not None and parent_fact.status == ENDED and parent_fact.end_node:
+            # A child started under a parent that has already ended (TLC105, at that end).
+            self._order.add(
+                OrderViolation("TLC105", parent_fact.end_node, parent, site.index, True)
+            )
         previous = state.span(site.index)
         if previous is not None and previous.status == OPEN:
             # The same start runs again (a loop) while its last span is open.
@@ -1229,10 +1237,3 @@ def scopes_with_starts(ctx: FileContext) -> list[Scope]:
             continue
         found.setdefault(id(scope.node), scope)
     return list(found.values())
-
-
-def bind_end_arguments(call: cst.Call) -> dict[str, cst.Arg]:
-    """Arguments of ``span.end(...)`` by parameter name."""
-    from lifecycle_lint.calls import SPAN_END_PARAMS
-
-    return bind_arguments(call, SPAN_END_PARAMS)[0]

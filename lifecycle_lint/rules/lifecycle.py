@@ -36,7 +36,7 @@ def unended_stores(ctx: FileContext) -> list[tuple[Site, str]]:
     return cached  # type: ignore[return-value]
 
 
-def _scope_word(ctx: FileContext, facts: ScopeFacts) -> str:
+def _scope_word(facts: ScopeFacts) -> str:
     import libcst as cst
 
     return "module" if isinstance(facts.scope_node, cst.Module) else "function"
@@ -74,7 +74,7 @@ def describe_exit(ctx: FileContext, facts: ScopeFacts, leak: Leak) -> str:
     if isinstance(node, cst.Return):
         return f"when the function returns on line {ctx.line_of(node)}"
     end_line = ctx.position(facts.scope_node).end.line
-    return f"when the {_scope_word(ctx, facts)} ends (line {end_line})"
+    return f"when the {_scope_word(facts)} ends (line {end_line})"
 
 
 def _first(ctx: FileContext, leaks: list[Leak]) -> Leak:
@@ -327,8 +327,8 @@ class ParentEndedBeforeChild(Rule):
     summary = "A parent span or the trace ended while a child is still open (and ended later)."
     what = """
         Flags the end call of a parent span, or of the trace, when a child started in the same
-        scope is still open on that path and is ended afterwards. A child that is never ended
-        is reported by TLC101 alone.
+        scope is still open on that path and is ended afterwards, or when a child is started
+        under it after it has ended. A child that is never ended is reported by TLC101 alone.
         """
     why = """
         A span must end before its parent, and nothing of a trace may be open when the trace
@@ -402,7 +402,13 @@ def _order_reports(ctx: FileContext, code: str) -> Iterator[Report]:
             ended = facts.sites[violation.ended_site]
             still_open = facts.sites[violation.open_site]
             opened = ctx.line_of(still_open.call.node)
-            if code == "TLC105":
+            if code == "TLC105" and violation.started_after:
+                what = "trace" if ended.is_trace else f"span `{ended.name}`"
+                message = (
+                    f"{what} ended here, before `{still_open.name}` is started under it on "
+                    f"line {opened}"
+                )
+            elif code == "TLC105":
                 what = "trace" if ended.is_trace else f"span `{ended.name}`"
                 message = (
                     f"{what} ended here while `{still_open.name}` (started line {opened}) is "
