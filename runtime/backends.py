@@ -7,18 +7,17 @@ exception and leaves the client's state unchanged.
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
 import threading
 from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING, Any
 
-from .mlflow_facts import REQUEST_ID_PARAM, TRACE_ID_PARAM
+from .core import plan_end, will_finish
+from .mlflow_facts import TRACE_ID_PARAM
 
 if TYPE_CHECKING:
-    from .core import EndPlan
-    from .model import Trace
+    from .model import Span, Trace
 
 __all__ = ["Backend", "InMemoryBackend", "JsonlBackend", "MlflowBackend", "read_jsonl"]
 
@@ -28,8 +27,8 @@ class Backend:
 
     #: whether :meth:`start_trace`/:meth:`start_span` must be called (they assign IDs)
     forwards_starts = False
-    #: whether :meth:`end` must be called (with a plan of the change, before it)
-    plans_ends = False
+    #: whether :meth:`end` must be called (before each end is applied)
+    hooks_ends = False
 
     def start_trace(
         self,
@@ -60,9 +59,21 @@ class Backend:
         """Start a span elsewhere; return its ``(span_id, start_time_ns)``."""
         raise NotImplementedError
 
-    def end(self, plan: EndPlan) -> None:
-        """An ``end_span``/``end_trace`` about to be applied (``plan.finishes_trace`` says
-        whether the trace finishes with it). Raising refuses the call."""
+    def end(
+        self,
+        trace: Trace,
+        span: Span,
+        method: str,
+        outputs: Any,
+        attributes: dict[str, Any] | None,
+        status: str,
+        description: str,
+        end_time_ns: int,
+    ) -> None:
+        """An ``end_span``/``end_trace`` (``method``) of ``span``, checked and about to be
+        applied; ``outputs``/``attributes`` as the caller passed them, ``status`` final.
+        :func:`lifecycle_runtime.core.plan_end` gives what it will change. Raising refuses
+        the call."""
 
     def trace_finished(self, trace: Trace) -> None:
         """A trace finished (called after the change: must not fail)."""
@@ -132,11 +143,22 @@ class JsonlBackend(Backend):
         self._file: IO[str] | None = None
         self._lock = threading.Lock()
 
-    plans_ends = True
+    hooks_ends = True
 
-    def end(self, plan: EndPlan) -> None:
-        if not plan.finishes_trace:
+    def end(
+        self,
+        trace: Trace,
+        span: Span,
+        method: str,
+        outputs: Any,
+        attributes: dict[str, Any] | None,
+        status: str,
+        description: str,
+        end_time_ns: int,
+    ) -> None:
+        if not will_finish(trace, span):
             return
+        plan = plan_end(trace, span, method, outputs, attributes, status, description, end_time_ns)
         line = json.dumps(plan.trace_dict(), default=_json_default, separators=(",", ":"))
         with self._lock:
             f = self._file
@@ -178,15 +200,15 @@ class MlflowBackend(Backend):
     """Forwards each validated call to a real ``MlflowClient``; IDs are MLflow's own.
 
     ``client=None`` creates ``mlflow.MlflowClient()`` on first use, so importing
-    this module (and ``lifecycle_runtime``) never imports mlflow.
+    this module (and ``lifecycle_runtime``) never imports mlflow. Ends are forwarded
+    with the runtime's own ``end_time_ns``, so both records agree.
     """
 
     forwards_starts = True
-    plans_ends = True
+    hooks_ends = True
 
     def __init__(self, client: Any = None) -> None:
         self._client = client
-        self._id_param: str | None = None
 
     @property
     def client(self) -> Any:
@@ -195,15 +217,6 @@ class MlflowBackend(Backend):
 
             self._client = MlflowClient()
         return self._client
-
-    def _trace_id_kw(self) -> str:
-        if self._id_param is None:
-            try:
-                params = inspect.signature(self.client.end_span).parameters
-            except (TypeError, ValueError):
-                params = {TRACE_ID_PARAM: None}  # type: ignore[assignment]
-            self._id_param = TRACE_ID_PARAM if TRACE_ID_PARAM in params else REQUEST_ID_PARAM
-        return self._id_param
 
     def start_trace(
         self,
@@ -217,20 +230,20 @@ class MlflowBackend(Backend):
         run_id: str | None,
         links: Any,
     ) -> tuple[str, str, int]:
-        extra: dict[str, Any] = {}
+        kw: dict[str, Any] = {}
         if run_id is not None:
-            extra["run_id"] = run_id
+            kw["run_id"] = run_id
         if links is not None:
-            extra["links"] = links
-        live = self.client.start_trace(
-            name=name,
+            kw["links"] = links
+        live = (self._client or self.client).start_trace(
+            name,
             span_type=span_type,
             inputs=inputs,
             attributes=attributes,
             tags=tags,
             experiment_id=experiment_id,
             start_time_ns=start_time_ns,
-            **extra,
+            **kw,
         )
         tid = getattr(live, TRACE_ID_PARAM, None) or live.request_id
         return tid, live.span_id, live.start_time_ns
@@ -246,36 +259,40 @@ class MlflowBackend(Backend):
         start_time_ns: int | None,
         links: Any,
     ) -> tuple[str, int]:
-        extra: dict[str, Any] = {self._trace_id_kw(): trace_id}
-        if links is not None:
-            extra["links"] = links
-        live = self.client.start_span(
-            name=name,
-            parent_id=parent_id,
-            span_type=span_type,
-            inputs=inputs,
-            attributes=attributes,
-            start_time_ns=start_time_ns,
-            **extra,
-        )
+        client = self._client or self.client
+        if links is None:  # positional: the same position in MLflow 2.x and 3.x
+            live = client.start_span(
+                name, trace_id, parent_id, span_type, inputs, attributes, start_time_ns
+            )
+        else:
+            live = client.start_span(
+                name, trace_id, parent_id, span_type, inputs, attributes, start_time_ns, links
+            )
         return live.span_id, live.start_time_ns
 
-    def _status(self, plan: EndPlan) -> Any:
-        if not plan.description:
-            return plan.status
-        from mlflow.entities import SpanStatus, SpanStatusCode
+    def end(
+        self,
+        trace: Trace,
+        span: Span,
+        method: str,
+        outputs: Any,
+        attributes: dict[str, Any] | None,
+        status: str,
+        description: str,
+        end_time_ns: int,
+    ) -> None:
+        if outputs is None:
+            outputs = span.outputs  # set with span.set_outputs()
+        local = span._attributes  # includes those set with span.set_attribute()
+        if local:
+            attributes = {**local, **attributes} if attributes else local
+        if description:
+            from mlflow.entities import SpanStatus, SpanStatusCode
 
-        return SpanStatus(SpanStatusCode(plan.status), plan.description)
-
-    def end(self, plan: EndPlan) -> None:
-        kw = {
-            self._trace_id_kw(): plan.trace.trace_id,
-            "outputs": plan.outputs,
-            "attributes": plan.attributes,
-            "status": self._status(plan),
-            "end_time_ns": plan.call_end_time_ns,
-        }
-        if plan.method == "end_trace":
-            self.client.end_trace(**kw)
+            status = SpanStatus(SpanStatusCode(status), description)  # type: ignore[assignment]
+        client = self._client or self.client
+        # positional: the trace ID's position is the same in MLflow 2.x and 3.x
+        if method == "end_trace":
+            client.end_trace(trace.trace_id, outputs, attributes, status, end_time_ns)
         else:
-            self.client.end_span(span_id=plan.span.span_id, **kw)
+            client.end_span(trace.trace_id, span.span_id, outputs, attributes, status, end_time_ns)

@@ -6,6 +6,7 @@ apply. A refused call, or one whose backend raised, changes nothing.
 
 from __future__ import annotations
 
+import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,6 +35,7 @@ DEFAULT_MAX_OPEN_TRACES = 10_000
 DEFAULT_MAX_FINISHED_TRACES = 10_000
 VIOLATION_MODES = ("raise", "warn")
 _VALID_STATUSES = VALID_STATUSES
+_now = time.time_ns
 
 
 class TraceNotFinishedError(LifecycleError):
@@ -342,15 +344,12 @@ class TraceClient:
         """Backend hook, then the change (caller holds the lock, the call was checked)."""
         if status == "UNSET":  # as MLflow's span.end(): an ended span is OK unless ERROR
             status = ENDED_UNSET_STATUS
-        core = self._core
+        if end_time_ns is None:
+            end_time_ns = _now()
         backend = self._backend
-        if backend.plans_ends:
-            plan = core.plan_end(
-                method, trace, span, outputs, attributes, status, description, end_time_ns
-            )
-            backend.end(plan)  # may raise: nothing changed yet
-            outputs, attributes, end_time_ns = plan.outputs, plan.attributes, plan.end_time_ns
-        if core.end(trace, span, outputs, attributes, status, description, end_time_ns):
+        if backend.hooks_ends:  # may raise: nothing changed yet
+            backend.end(trace, span, method, outputs, attributes, status, description, end_time_ns)
+        if self._core.end(trace, span, outputs, attributes, status, description, end_time_ns):
             backend.trace_finished(trace)
 
     def _bad_status(self, err: InvalidStatusError) -> None:

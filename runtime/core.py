@@ -7,7 +7,7 @@ under :attr:`LifecycleState.lock`:
    :class:`~lifecycle_runtime.errors.LifecycleError`) or ``None``, and whether the
    call could still go ahead the way real MLflow would (warn mode).
 2. the backend hook (forwarding to MLflow, writing a JSON line); if it raises,
-   nothing has changed yet.
+   nothing has changed yet (:func:`plan_end` shows a hook what an end will change).
 3. ``add_trace``, ``add_span``, ``end``: the only methods that change state.
 
 So a refused call, or one whose backend failed, leaves the state exactly as it was.
@@ -41,7 +41,7 @@ from .mlflow_facts import (
 )
 from .model import EVICTED, FINISHED, ROOT_ENDED, Span, Trace
 
-__all__ = ["EndPlan", "LifecycleState", "normalize_status"]
+__all__ = ["EndPlan", "LifecycleState", "normalize_status", "plan_end", "will_finish"]
 
 POLICIES = ("nesting", "lifo")
 
@@ -100,8 +100,6 @@ class EndPlan(NamedTuple):
     description: str
     end_time_ns: int
     finishes_trace: bool
-    #: ``end_time_ns`` as the caller passed it (``None``: let MLflow take its own time)
-    call_end_time_ns: int | None
 
     def span_dict(self) -> dict[str, Any]:
         """The ended span as :meth:`Span.to_dict` will show it after the change."""
@@ -127,6 +125,38 @@ class EndPlan(NamedTuple):
         elif self.span is self.trace.root:
             d["state"] = ROOT_ENDED
         return d
+
+
+def will_finish(trace: Trace, span: Span) -> bool:
+    """Whether ending ``span`` (open, checked) finishes ``trace``."""
+    return len(trace.open) == 1 and (span is trace.root or trace.state is ROOT_ENDED)
+
+
+def plan_end(
+    trace: Trace,
+    span: Span,
+    method: str,
+    outputs: Any,
+    attributes: dict[str, Any] | None,
+    status: str,
+    description: str,
+    end_time_ns: int,
+) -> EndPlan:
+    """What :meth:`LifecycleState.end` will do with these arguments, before it does it."""
+    attrs = span._attributes
+    if attributes:
+        attrs = {**attrs, **attributes} if attrs else dict(attributes)
+    return EndPlan(
+        method,
+        trace,
+        span,
+        span.outputs if outputs is None else outputs,
+        attrs,
+        status,
+        description,
+        end_time_ns,
+        will_finish(trace, span),
+    )
 
 
 class LifecycleState:
@@ -373,35 +403,6 @@ class LifecycleState:
             )
         return trace, None, True
 
-    def plan_end(
-        self,
-        method: str,
-        trace: Trace,
-        span: Span,
-        outputs: Any,
-        attributes: dict[str, Any] | None,
-        status: str,
-        description: str,
-        end_time_ns: int | None,
-    ) -> EndPlan:
-        """What :meth:`end` will do, for a backend to act on before the change."""
-        attrs = span._attributes
-        if attributes:
-            attrs = {**attrs, **attributes} if attrs else dict(attributes)
-        finishes = len(trace.open) == 1 and (span is trace.root or trace.state is ROOT_ENDED)
-        return EndPlan(
-            method,
-            trace,
-            span,
-            span.outputs if outputs is None else outputs,
-            attrs,
-            status,
-            description,
-            _now() if end_time_ns is None else end_time_ns,
-            finishes,
-            end_time_ns,
-        )
-
     # --- changes (the only place state changes) -------------------------------------
 
     def add_trace(
@@ -492,7 +493,7 @@ class LifecycleState:
         attributes: dict[str, Any] | None,
         status: str,
         description: str,
-        end_time_ns: int | None,
+        end_time_ns: int,
     ) -> bool:
         """End ``span`` (checked before); returns whether its trace finished with it."""
         if outputs is not None:
@@ -505,7 +506,7 @@ class LifecycleState:
                 a.update(attributes)
         span.status = status
         span.status_description = description
-        span.end_time_ns = _now() if end_time_ns is None else end_time_ns
+        span.end_time_ns = end_time_ns
         open_spans = trace.open
         del open_spans[span.span_id]
         p = span._parent

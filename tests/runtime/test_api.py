@@ -551,7 +551,7 @@ def test_jsonl_backend_appends_one_line_per_finished_trace(tmp_path: Any) -> Non
 
 class FailingBackend(Backend):
     forwards_starts = True
-    plans_ends = True
+    hooks_ends = True
 
     def __init__(self) -> None:
         self.fail = False
@@ -571,7 +571,7 @@ class FailingBackend(Backend):
         self.n += 1
         return f"{self.n:016x}", self.n
 
-    def end(self, plan: Any) -> None:
+    def end(self, *args: Any) -> None:
         self._maybe_fail()
 
 

@@ -154,9 +154,9 @@ class SlowBackend(InMemoryBackend):
     """Sleeps between the check and the change: without the client's lock, other threads
     would pass the same check meanwhile."""
 
-    plans_ends = True
+    hooks_ends = True
 
-    def end(self, plan: Any) -> None:
+    def end(self, *args: Any) -> None:
         time.sleep(0.0002)
 
 
