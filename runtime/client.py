@@ -32,7 +32,7 @@ from .model import EVICTED, FINISHED, Span, Trace
 __all__ = ["TraceClient", "TraceNotFinishedError"]
 
 DEFAULT_MAX_OPEN_TRACES = 10_000
-DEFAULT_MAX_FINISHED_TRACES = 10_000
+DEFAULT_MAX_FINISHED_TRACES = 1_000
 VIOLATION_MODES = ("raise", "warn")
 _VALID_STATUSES = VALID_STATUSES
 _now = time.time_ns

@@ -166,7 +166,7 @@ class LifecycleState:
         self,
         policy: str = "nesting",
         max_open_traces: int = 10_000,
-        max_finished_traces: int = 10_000,
+        max_finished_traces: int = 1_000,
     ) -> None:
         if policy not in POLICIES:
             raise ValueError(f"policy must be one of {POLICIES}, not {policy!r}")
