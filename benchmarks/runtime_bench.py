@@ -358,7 +358,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n", type=int, default=5000, help="pairs per run, fast subjects")
     ap.add_argument("--mlflow-n", type=int, default=400, help="pairs per run, MLflow")
     ap.add_argument("--repeats", type=int, default=7)
-    ap.add_argument("--mlflow-repeats", type=int, default=11)
+    ap.add_argument("--mlflow-repeats", type=int, default=15)
     ap.add_argument("--no-mlflow", action="store_true")
     ap.add_argument(
         "--mlflow-storage",
