@@ -219,33 +219,14 @@ class TraceClient:
             trace, parent, err, ok = core.check_start_span(name, trace_id, parent_id)
             if err is not None and (self._raise or not ok):
                 raise err
+            assert trace is not None and parent is not None  # the check let it go ahead
+            sid = None
+            t0 = start_time_ns
             if self._forward:
                 sid, t0 = self._backend.start_span(
                     name, trace_id, parent_id, span_type, inputs, attributes, start_time_ns, links
                 )
-                span = core.add_span(
-                    trace,
-                    parent,
-                    name,
-                    sid,
-                    span_type,
-                    inputs,
-                    attributes,
-                    t0,
-                    links,  # type: ignore[arg-type]
-                )
-            else:
-                span = core.add_span(
-                    trace,
-                    parent,
-                    name,
-                    None,
-                    span_type,
-                    inputs,
-                    attributes,
-                    start_time_ns,
-                    links,  # type: ignore[arg-type]
-                )
+            span = core.add_span(trace, parent, name, sid, span_type, inputs, attributes, t0, links)
         if err is not None:
             self._warn(err)
         return span
@@ -282,9 +263,10 @@ class TraceClient:
                 if not ok:
                     span = None  # MLflow ignores it
             if span is not None:
+                assert trace is not None  # a span was found, so was its trace
                 self._end(
                     trace, span, "end_span", outputs, attributes, status, description, end_time_ns
-                )  # type: ignore[arg-type]
+                )
         if err is not None:
             self._warn(err)
 
