@@ -1,26 +1,56 @@
-"""The ``lifecycle-lint`` command."""
+"""The ``lifecycle-lint`` command.
+
+Nothing imported here imports libcst: a run over files without a lifecycle
+token never loads it.
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from lifecycle_lint import __version__
+from lifecycle_lint.config import (
+    Config,
+    ConfigError,
+    Overrides,
+    file_codes,
+    find_config,
+    load_config,
+    mlflow_major,
+)
 from lifecycle_lint.discovery import MissingPathError, discover
-from lifecycle_lint.engine import LintOptions, lint_file
+from lifecycle_lint.engine import LintOptions, has_lifecycle_token, lint_file
 from lifecycle_lint.findings import Finding
-from lifecycle_lint.selection import RuleSelection, SelectionError, validate_selectors
+from lifecycle_lint.reporting import FORMATS, format_statistics, render, use_color
+from lifecycle_lint.rules import RULES
+from lifecycle_lint.selection import SelectionError, validate_selectors
 from lifecycle_lint.settings import Settings
 
 EXIT_CLEAN = 0
 EXIT_FINDINGS = 1
 EXIT_ERROR = 2
 
+#: A worker process is worth starting only for this many files that need parsing.
+MIN_FILES_PER_WORKER = 8
+
 
 def _codes(value: str) -> list[str]:
     return [part for part in value.replace(" ", ",").split(",") if part]
+
+
+def _jobs(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if number < 0:
+        raise argparse.ArgumentTypeError("must be 0 (the CPU count) or more")
+    return number or (os.cpu_count() or 1)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=_codes,
         action="extend",
         default=[],
-        help="rule codes or prefixes to run (replaces the default set)",
+        help="rule codes or prefixes to run (replaces the configured or default set)",
     )
     parser.add_argument(
         "--extend-select",
@@ -50,20 +80,180 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         help="rule codes or prefixes not to run",
     )
-    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument(
+        "--format", choices=FORMATS, default="text", help="output format (default: text)"
+    )
     parser.add_argument(
         "--mlflow-version",
         type=int,
         choices=(2, 3),
-        default=3,
-        help="major version of MLflow the code targets (default 3)",
+        default=None,
+        help="major version of MLflow the code targets (default: configured, else 3)",
     )
+    parser.add_argument(
+        "--lifo", action="store_true", help="require strict LIFO end order (enables TLC106)"
+    )
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="configuration file (pyproject.toml or a TOML file holding the table); "
+        "default: the nearest pyproject.toml with [tool.lifecycle-lint]",
+    )
+    parser.add_argument("--fix", action="store_true", help="apply safe fixes in place")
+    parser.add_argument(
+        "--diff", action="store_true", help="print the safe fixes as a diff, change nothing"
+    )
+    parser.add_argument(
+        "--statistics", action="store_true", help="print the number of findings per code"
+    )
+    parser.add_argument("--output-file", "-o", metavar="FILE", help="write the report to FILE")
+    parser.add_argument("--no-color", action="store_true", help="no colours in the output")
+    parser.add_argument(
+        "-j",
+        "--jobs",
+        type=_jobs,
+        default=os.cpu_count() or 1,
+        metavar="N",
+        help="worker processes (default: the CPU count; 1 checks in this process)",
+    )
+    parser.add_argument("--explain", metavar="CODE", help="print a rule's documentation")
     parser.add_argument("--version", action="version", version=f"lifecycle-lint {__version__}")
     return parser
 
 
 def format_text(finding: Finding) -> str:
-    return f"{finding.path}:{finding.line}:{finding.column}: {finding.code} {finding.message}"
+    from lifecycle_lint.reporting import text_line
+
+    return text_line(finding)
+
+
+@dataclass
+class Outcome:
+    """What checking (or fixing) one file produced."""
+
+    path: str
+    findings: list[Finding] = field(default_factory=list)
+    error: str | None = None
+    diff: str = ""
+    fixed: int = 0
+    worker: int = 0  # the process that did the work (tests check the pool is used)
+
+
+@dataclass(frozen=True)
+class Task:
+    path: Path
+    options: LintOptions
+    mode: str = "check"  # check | fix | diff
+
+
+def run_task(task: Task) -> Outcome:
+    if task.mode == "check":
+        result = lint_file(task.path, task.options)
+        return Outcome(result.path, result.findings, result.error, worker=os.getpid())
+    from lifecycle_lint.fixer import fix_file
+
+    done = fix_file(task.path, task.options, write=task.mode == "fix")
+    fix = done.fix
+    return Outcome(
+        done.path,
+        done.findings,
+        done.error,
+        diff=fix.diff() if fix is not None and fix.changed else "",
+        fixed=len(fix.applied) if fix is not None and fix.changed else 0,
+        worker=os.getpid(),
+    )
+
+
+def _needs_work(path: Path) -> bool:
+    """Only files holding a lifecycle token (or unreadable ones) can have findings."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return True
+    return has_lifecycle_token(data)
+
+
+def plan_workers(jobs: int, files: int) -> int:
+    """Worker processes for ``files`` files that need parsing (0: in this process)."""
+    workers = min(jobs, files // MIN_FILES_PER_WORKER)
+    return workers if workers >= 2 else 0
+
+
+def _pool_context():  # type: ignore[no-untyped-def]
+    import multiprocessing
+    import threading
+
+    # fork is cheap and safe here on Linux (no threads of ours); elsewhere the default.
+    if sys.platform.startswith("linux") and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context()
+
+
+def run_tasks(tasks: Sequence[Task], jobs: int) -> list[Outcome]:
+    """Outcomes in the order of ``tasks``, the same whatever ``jobs`` is."""
+    outcomes: list[Outcome | None] = [None] * len(tasks)
+    pending: list[int] = []
+    for i, task in enumerate(tasks):
+        if _needs_work(task.path):
+            pending.append(i)
+        else:
+            outcomes[i] = Outcome(str(task.path))
+    workers = plan_workers(jobs, len(pending))
+    if workers:
+        from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures.process import BrokenProcessPool
+
+        chunk = max(1, len(pending) // (workers * 4))
+        try:
+            with ProcessPoolExecutor(workers, mp_context=_pool_context()) as pool:
+                done = pool.map(run_task, [tasks[i] for i in pending], chunksize=chunk)
+                for i, outcome in zip(pending, done, strict=True):
+                    outcomes[i] = outcome
+        except BrokenProcessPool:
+            for i in pending:
+                if outcomes[i] is None:
+                    outcomes[i] = Outcome(
+                        str(tasks[i].path), error="internal error: a worker process died"
+                    )
+    else:
+        for i in pending:
+            outcomes[i] = run_task(tasks[i])
+    return [o for o in outcomes if o is not None]
+
+
+def _explain(code: str) -> int:
+    rule = RULES.get(code.strip().upper())
+    if rule is None:
+        print(
+            f"lifecycle-lint: error: unknown rule code {code!r} (known: {', '.join(RULES)})",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
+    sys.stdout.write(rule.doc_page())
+    return EXIT_CLEAN
+
+
+def _options_factory(
+    config_for: Callable[[Path], Config], overrides: Overrides
+) -> Callable[[Path], LintOptions]:
+    cache: dict[tuple[frozenset[str], int], LintOptions] = {}
+
+    def options_for(path: Path) -> LintOptions:
+        config = config_for(path)
+        key = (file_codes(config, overrides, path), mlflow_major(config, overrides))
+        if key not in cache:
+            cache[key] = LintOptions(Settings(mlflow_major=key[1]), key[0])  # type: ignore[arg-type]
+        return cache[key]
+
+    return options_for
+
+
+def _write(text: str, output_file: str | None) -> None:
+    if output_file:
+        Path(output_file).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+        sys.stdout.flush()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -72,37 +262,74 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exit_:
         return int(exit_.code or 0) and EXIT_ERROR
+    if args.explain:
+        return _explain(args.explain)
     try:
-        selection = RuleSelection(
-            tuple(validate_selectors(args.select)),
-            tuple(validate_selectors(args.extend_select)),
-            tuple(validate_selectors(args.ignore)),
+        overrides = Overrides(
+            select=tuple(validate_selectors(args.select)) or None,
+            extend_select=tuple(validate_selectors(args.extend_select)),
+            ignore=tuple(validate_selectors(args.ignore)),
+            mlflow_version=args.mlflow_version,
+            lifo=args.lifo,
         )
-        files = discover(args.paths)
-    except SelectionError as error:
+        if args.config:
+            explicit = load_config(args.config)
+            config_for: Callable[[Path], Config] = lambda _path: explicit  # noqa: E731
+        else:
+            config_for = find_config
+        files = discover(args.paths, excluded=lambda p: config_for(p).is_excluded(p))
+        options_for = _options_factory(config_for, overrides)
+        mode = "diff" if args.diff else "fix" if args.fix else "check"
+        tasks = [Task(path, options_for(path), mode) for path in files]
+    except (SelectionError, ConfigError) as error:
         print(f"lifecycle-lint: error: {error}", file=sys.stderr)
         return EXIT_ERROR
     except MissingPathError as error:
         print(f"lifecycle-lint: error: no such file or folder: {error}", file=sys.stderr)
         return EXIT_ERROR
 
-    options = LintOptions(Settings(mlflow_major=args.mlflow_version), selection.enabled_codes())
+    outcomes = run_tasks(tasks, args.jobs)
     findings: list[Finding] = []
     internal_errors = 0
-    for path in files:
-        result = lint_file(path, options)
-        findings.extend(result.findings)
-        if result.error is not None:
+    for outcome in outcomes:
+        findings.extend(outcome.findings)
+        if outcome.error is not None:
             internal_errors += 1
-            print(f"lifecycle-lint: {result.path}: {result.error}", file=sys.stderr)
+            print(f"lifecycle-lint: {outcome.path}: {outcome.error}", file=sys.stderr)
     findings.sort(key=Finding.sort_key)
 
-    if args.format == "json":
-        json.dump([f.as_dict() for f in findings], sys.stdout, indent=2)
-        sys.stdout.write("\n")
+    if mode == "diff":
+        diffs = "".join(o.diff for o in outcomes)
+        _write(diffs, args.output_file)
+        count = sum(o.fixed for o in outcomes)
+        files_changed = sum(1 for o in outcomes if o.diff)
+        if count:
+            print(
+                f"lifecycle-lint: {count} fix(es) available in {files_changed} file(s)",
+                file=sys.stderr,
+            )
+        if internal_errors:
+            return EXIT_ERROR
+        return EXIT_FINDINGS if diffs else EXIT_CLEAN
+
+    color = (
+        not args.output_file
+        and args.format in ("text", "full")
+        and use_color(sys.stdout, args.no_color)
+    )
+    if args.statistics:
+        report = format_statistics(findings, "json" if args.format == "json" else "text")
     else:
-        for finding in findings:
-            print(format_text(finding))
+        report = render(findings, args.format, color=color)
+    _write(report, args.output_file)
+    if mode == "fix":
+        count = sum(o.fixed for o in outcomes)
+        files_changed = sum(1 for o in outcomes if o.fixed)
+        print(
+            f"lifecycle-lint: fixed {count} finding(s) in {files_changed} file(s), "
+            f"{len(findings)} remaining",
+            file=sys.stderr,
+        )
     if internal_errors:
         return EXIT_ERROR
     return EXIT_FINDINGS if findings else EXIT_CLEAN

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 #: Folders never entered: VCS data, caches, build output, virtual environments.
@@ -43,7 +43,7 @@ def _skip_dir(entry: os.DirEntry[str]) -> bool:
     return os.path.exists(os.path.join(entry.path, "pyvenv.cfg"))
 
 
-def _walk(folder: Path) -> Iterator[Path]:
+def _walk(folder: Path, excluded: Callable[[Path], bool] | None = None) -> Iterator[Path]:
     stack = [str(folder)]
     while stack:
         current = stack.pop()
@@ -54,28 +54,34 @@ def _walk(folder: Path) -> Iterator[Path]:
         for entry in entries:
             try:
                 if entry.is_dir(follow_symlinks=False):
-                    if not _skip_dir(entry):
+                    if not _skip_dir(entry) and not (excluded and excluded(Path(entry.path))):
                         stack.append(entry.path)
                 elif entry.name.endswith((".py", ".pyi")) and entry.is_file():
-                    yield Path(entry.path)
+                    if excluded is None or not excluded(Path(entry.path)):
+                        yield Path(entry.path)
             except OSError:
                 continue
 
 
-def discover(paths: Iterable[str]) -> list[Path]:
+def discover(paths: Iterable[str], excluded: Callable[[Path], bool] | None = None) -> list[Path]:
     """Files to check, sorted, without duplicates.
 
     A named file is checked whatever its extension (pre-commit passes Python
     scripts without one); a named folder is searched for ``.py``/``.pyi`` files.
-    A path that does not exist raises ``MissingPathError``.
+    A path that does not exist raises ``MissingPathError``. ``excluded`` (the
+    configuration's ``exclude``) is asked about every folder entered and every
+    file, named ones included, as flake8 does: a pre-commit hook passes files
+    by name and the configured exclusions must hold there too.
     """
     found: set[Path] = set()
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found.update(_walk(path))
+            if excluded is None or not excluded(path):
+                found.update(_walk(path, excluded))
         elif path.exists() or path.is_symlink():
-            found.add(path)
+            if excluded is None or not excluded(path):
+                found.add(path)
         else:
             raise MissingPathError(raw)
     return sorted(found, key=lambda p: str(p))

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from lifecycle_lint.findings import Finding
 from lifecycle_lint.noqa import suppressed
-from lifecycle_lint.rules import RULES, Rule
+from lifecycle_lint.rules import RULES, Replacement, Rule
 from lifecycle_lint.selection import RuleSelection
 from lifecycle_lint.settings import Settings
 from lifecycle_runtime import mlflow_facts as facts
@@ -119,29 +119,48 @@ def lint_source(path: str, text: str, options: LintOptions) -> FileResult:
 
 
 def _run_rules(path: str, module: object, options: LintOptions) -> list[Finding]:
+    return [finding for finding, _ in rule_reports(path, module, options)]
+
+
+def rule_reports(
+    path: str, module: object, options: LintOptions
+) -> list[tuple[Finding, Replacement | None]]:
+    """Every finding of the enabled rules on a parsed module, with its autofix if any.
+
+    Sorted as findings are; ``noqa`` is not applied. The fixer uses the
+    ``Replacement`` nodes, which belong to ``module``.
+    """
     from lifecycle_lint.context import FileContext
 
     ctx = FileContext(path, module, options.settings)  # type: ignore[arg-type]
-    findings: list[Finding] = []
+    reports: list[tuple[Finding, Replacement | None]] = []
     for code in sorted(options.enabled):
         rule: Rule = RULES[code]()
         for report in rule.check(ctx):
             position = ctx.position(report.node)
-            findings.append(
-                Finding(
-                    path,
-                    position.start.line,
-                    position.start.column + 1,
-                    position.end.line,
-                    position.end.column + 1,
-                    rule.code,
-                    rule.name,
-                    report.message,
-                    report.fix.description if report.fix else None,
-                )
+            finding = Finding(
+                path,
+                position.start.line,
+                position.start.column + 1,
+                position.end.line,
+                position.end.column + 1,
+                rule.code,
+                rule.name,
+                report.message,
+                report.fix.description if report.fix else None,
             )
-    findings.sort(key=Finding.sort_key)
-    return findings
+            reports.append((finding, report.fix))
+    reports.sort(key=lambda pair: pair[0].sort_key())
+    return reports
+
+
+def filter_noqa(findings: list[Finding], lines: list[str]) -> list[Finding]:
+    """The findings not suppressed by a ``# noqa`` comment on their line."""
+    return [
+        f
+        for f in findings
+        if not (0 < f.line <= len(lines) and suppressed(lines[f.line - 1], f.code))
+    ]
 
 
 def lint_bytes(path: str, data: bytes, options: LintOptions) -> FileResult:
@@ -172,9 +191,5 @@ def lint_file(path: Path, options: LintOptions, *, apply_noqa: bool = True) -> F
     result = lint_bytes(shown, data, options)
     if apply_noqa and result.findings:
         lines = data.decode("utf-8", errors="replace").splitlines()
-        result.findings = [
-            f
-            for f in result.findings
-            if not (0 < f.line <= len(lines) and suppressed(lines[f.line - 1], f.code))
-        ]
+        result.findings = filter_noqa(result.findings, lines)
     return result

@@ -48,3 +48,26 @@ class RuleSelection:
             base = {c for c, rule in RULES.items() if rule.default_enabled}
         base |= {c for c in RULES if any(_matches(s, c) for s in self.extend_select)}
         return frozenset(c for c in base if not any(_matches(s, c) for s in self.ignore))
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One source of selectors (the configuration file, the command line).
+
+    Layers apply in order: a layer's ``select`` (when given) replaces what the
+    earlier layers chose, its ``extend_select`` adds, its ``ignore`` removes.
+    """
+
+    select: tuple[str, ...] | None = None
+    extend_select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+
+
+def layered_codes(layers: Iterable[Layer], base: frozenset[str] | None = None) -> frozenset[str]:
+    codes = set(RuleSelection().enabled_codes() if base is None else base)
+    for layer in layers:
+        if layer.select:
+            codes = {c for c in RULES if any(_matches(s, c) for s in layer.select)}
+        codes |= {c for c in RULES if any(_matches(s, c) for s in layer.extend_select)}
+        codes = {c for c in codes if not any(_matches(s, c) for s in layer.ignore)}
+    return frozenset(codes)

@@ -1,0 +1,210 @@
+"""Safe autofixes: apply the rules' ``Replacement`` nodes, then check the result.
+
+A fix is kept only when the fixed file still parses (and still compiles, when the
+original did) and linting it again finds nothing that was not found before: a fix
+never creates a finding. Fixes that fail together are tried one at a time.
+"""
+
+from __future__ import annotations
+
+import difflib
+import io
+import tokenize
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from lifecycle_lint.engine import (
+    LintOptions,
+    decode_source,
+    filter_noqa,
+    has_lifecycle_token,
+    lint_file,
+    rule_reports,
+)
+from lifecycle_lint.findings import Finding
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from lifecycle_lint.rules import Replacement
+
+#: Rounds of fixing per file (a fix may reveal another).
+MAX_ROUNDS = 5
+
+
+@dataclass
+class FixResult:
+    path: str
+    source: str
+    fixed: str
+    #: The findings whose fixes were applied.
+    applied: list[Finding] = field(default_factory=list)
+    #: Fixable findings whose fix was refused (it would create a finding or break the file).
+    refused: list[Finding] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return self.fixed != self.source
+
+    def diff(self) -> str:
+        return "".join(
+            difflib.unified_diff(
+                self.source.splitlines(keepends=True),
+                self.fixed.splitlines(keepends=True),
+                fromfile=f"a/{self.path}",
+                tofile=f"b/{self.path}",
+            )
+        )
+
+
+def _apply(module: cst.Module, replacements: list[Replacement]) -> str:
+    import libcst as cst
+
+    by_node = {id(r.old): r.new for r in replacements}
+    keep_alive = [r.old for r in replacements]  # ids stay valid while the nodes live
+
+    class _Replace(cst.CSTTransformer):
+        def on_leave(self, original_node, updated_node):  # type: ignore[no-untyped-def]
+            new = by_node.get(id(original_node))
+            return updated_node if new is None else new
+
+    result = module.visit(_Replace()).code
+    del keep_alive
+    return result
+
+
+def _compiles(text: str, path: str) -> bool:
+    try:
+        compile(text, path, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return True
+
+
+def _key(finding: Finding) -> tuple[str, int, str]:
+    # Columns move when a name on the line gets shorter; lines never move.
+    return (finding.code, finding.line, finding.message)
+
+
+class _Checker:
+    """Lints candidate texts and says whether a fix is acceptable."""
+
+    def __init__(self, path: str, options: LintOptions, original: str) -> None:
+        self.path = path
+        self.options = options
+        self.must_compile = _compiles(original, path)
+
+    def findings(self, module: cst.Module, text: str) -> list[Finding]:
+        found = [f for f, _ in rule_reports(self.path, module, self.options)]
+        return filter_noqa(found, text.splitlines())
+
+    def accept(self, text: str, before: list[Finding]) -> cst.Module | None:
+        import libcst as cst
+
+        try:
+            module = cst.parse_module(text)
+        except (cst.ParserSyntaxError, RecursionError):
+            return None
+        if self.must_compile and not _compiles(text, self.path):
+            return None
+        try:
+            after = self.findings(module, text)
+        except Exception:  # noqa: BLE001 - a fix that breaks the analysis is refused
+            return None
+        new = Counter(_key(f) for f in after) - Counter(_key(f) for f in before)
+        return None if new else module
+
+
+def fix_source(path: str, text: str, options: LintOptions) -> FixResult:
+    """Apply every safe fix of the enabled rules to ``text``."""
+    result = FixResult(path, text, text)
+    if not has_lifecycle_token(text):
+        return result
+    import libcst as cst
+
+    try:
+        module = cst.parse_module(text)
+    except (cst.ParserSyntaxError, RecursionError):
+        return result
+    checker = _Checker(path, options, text)
+    refused: set[tuple[str, int, int, str]] = set()
+    current = text
+    for _ in range(MAX_ROUNDS):
+        reports = rule_reports(path, module, options)
+        findings = filter_noqa([f for f, _ in reports], current.splitlines())
+        kept = set(map(id, findings))
+        fixable = [
+            (f, fix)
+            for f, fix in reports
+            if fix is not None and id(f) in kept and f.sort_key() not in refused
+        ]
+        if not fixable:
+            break
+        candidate = _apply(module, [fix for _, fix in fixable])
+        accepted = checker.accept(candidate, findings) if candidate != current else None
+        if accepted is not None:
+            result.applied += [f for f, _ in fixable]
+            module, current = accepted, candidate
+            continue
+        # Together they fail: keep the ones that pass alone, refuse the others.
+        progressed = False
+        for finding, fix in fixable:
+            candidate = _apply(module, [fix])
+            accepted = checker.accept(candidate, findings) if candidate != current else None
+            if accepted is None:
+                refused.add(finding.sort_key())
+                result.refused.append(finding)
+                continue
+            result.applied.append(finding)
+            module, current = accepted, candidate
+            progressed = True
+            break  # the other fixes' nodes belong to the old tree: start a new round
+        if not progressed:
+            break
+    result.fixed = current
+    return result
+
+
+def _encoding_of(data: bytes) -> tuple[str, bool]:
+    encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    bom = data.startswith(b"\xef\xbb\xbf")
+    return ("utf-8" if encoding == "utf-8-sig" else encoding), bom
+
+
+@dataclass
+class FileFix:
+    """The outcome of fixing one file: its remaining findings and the fix applied."""
+
+    path: str
+    findings: list[Finding]
+    error: str | None = None
+    fix: FixResult | None = None
+
+
+def fix_file(path: Path, options: LintOptions, *, write: bool) -> FileFix:
+    """Fix one file (in place when ``write``), then lint what is left."""
+    shown = str(path)
+    fix: FixResult | None = None
+    try:
+        data = path.read_bytes()
+    except OSError:
+        data = None
+    if data is not None and has_lifecycle_token(data):
+        try:
+            text = decode_source(data)
+        except (UnicodeDecodeError, SyntaxError, LookupError):
+            text = None
+        if text is not None:
+            try:
+                fix = fix_source(shown, text, options)
+            except Exception as error:  # noqa: BLE001 - one file's bug must not stop the run
+                result = lint_file(path, options)
+                return FileFix(shown, result.findings, f"internal error while fixing: {error}")
+            if fix.changed and write:
+                encoding, bom = _encoding_of(data)
+                path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + fix.fixed.encode(encoding))
+    # With ``write`` the findings left after fixing, else those of the file as it is.
+    result = lint_file(path, options)
+    return FileFix(shown, result.findings, result.error, fix)
