@@ -208,6 +208,19 @@ class LifecycleState:
         except TypeError:  # unhashable ID
             return None
 
+    def _known_trace(self, trace_id: Any) -> tuple[Trace | None, UnknownTraceError | None]:
+        """The trace (open or finished), or the error for an unknown or evicted one."""
+        trace = self.find_trace(trace_id)
+        if trace is None or trace.state is EVICTED:
+            return None, self._unknown_trace(trace_id, trace)
+        return trace, None
+
+    def _find_span(self, span_id: Any) -> Span | None:
+        try:
+            return self.spans.get(span_id)
+        except TypeError:  # unhashable ID
+            return None
+
     def _unknown_trace(self, trace_id: Any, trace: Trace | None) -> UnknownTraceError:
         if trace is not None and trace.state is EVICTED:
             return UnknownTraceError(
@@ -233,18 +246,10 @@ class LifecycleState:
                 ),
                 False,
             )
-        try:
-            trace = self.open_traces.get(trace_id)
-        except TypeError:  # unhashable ID
-            trace = None
+        trace, unknown = self._known_trace(trace_id)
         if trace is None:
-            trace = self.find_trace(trace_id)
-            if trace is None or trace.state is EVICTED:
-                return None, None, self._unknown_trace(trace_id, trace), False
-        try:
-            parent = self.spans.get(parent_id)
-        except TypeError:  # unhashable ID
-            parent = None
+            return None, None, unknown, False
+        parent = self._find_span(parent_id)
         if parent is None:
             return (
                 trace,
@@ -305,18 +310,10 @@ class LifecycleState:
         self, trace_id: Any, span_id: Any
     ) -> tuple[Trace | None, Span | None, LifecycleError | None, bool]:
         """``(trace, span, violation, can_go_ahead)`` for ``end_span``."""
-        try:
-            trace = self.open_traces.get(trace_id)
-        except TypeError:  # unhashable ID
-            trace = None
+        trace, unknown = self._known_trace(trace_id)
         if trace is None:
-            trace = self.find_trace(trace_id)
-            if trace is None or trace.state is EVICTED:
-                return None, None, self._unknown_trace(trace_id, trace), False
-        try:
-            span = self.spans.get(span_id)
-        except TypeError:  # unhashable ID
-            span = None
+            return None, None, unknown, False
+        span = self._find_span(span_id)
         if span is None:
             return (
                 trace,
@@ -375,14 +372,9 @@ class LifecycleState:
 
     def check_end_trace(self, trace_id: Any) -> tuple[Trace | None, LifecycleError | None, bool]:
         """``(trace, violation, can_go_ahead)`` for ``end_trace``."""
-        try:
-            trace = self.open_traces.get(trace_id)
-        except TypeError:  # unhashable ID
-            trace = None
+        trace, unknown = self._known_trace(trace_id)
         if trace is None:
-            trace = self.find_trace(trace_id)
-            if trace is None or trace.state is EVICTED:
-                return None, self._unknown_trace(trace_id, trace), False
+            return None, unknown, False
         root = trace.root
         if root.end_time_ns is not None:
             return (
