@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lifecycle_lint.discovery import SKIPPED_DIRS
 from lifecycle_lint.rules import RULES
 from lifecycle_lint.selection import Layer, SelectionError, layered_codes, validate_selectors
 
@@ -116,6 +117,10 @@ class PathPattern:
         return False
 
 
+#: What ``exclude`` holds unless the configuration replaces it (``extend-exclude`` adds).
+DEFAULT_EXCLUDE = (*(PathPattern(name) for name in sorted(SKIPPED_DIRS)), PathPattern("*.egg-info"))
+
+
 @dataclass(frozen=True)
 class Config:
     """One configuration file's settings (every field optional)."""
@@ -153,7 +158,7 @@ class Config:
 
     def is_excluded(self, path: Path | str) -> bool:
         relative = self._relative_or_name(path)
-        patterns = (self.exclude or ()) + self.extend_exclude
+        patterns = (DEFAULT_EXCLUDE if self.exclude is None else self.exclude) + self.extend_exclude
         return any(p.matches(relative) for p in patterns)
 
     def ignored_for(self, path: Path | str) -> frozenset[str]:

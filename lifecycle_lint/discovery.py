@@ -35,9 +35,9 @@ class MissingPathError(FileNotFoundError):
     pass
 
 
-def _skip_dir(entry: os.DirEntry[str]) -> bool:
+def _skip_dir(entry: os.DirEntry[str], by_name: bool = True) -> bool:
     name = entry.name
-    if name in SKIPPED_DIRS or name.endswith(".egg-info"):
+    if by_name and (name in SKIPPED_DIRS or name.endswith(".egg-info")):
         return True
     # Any virtual environment, whatever its name.
     return os.path.exists(os.path.join(entry.path, "pyvenv.cfg"))
@@ -54,7 +54,10 @@ def _walk(folder: Path, excluded: Callable[[Path], bool] | None = None) -> Itera
         for entry in entries:
             try:
                 if entry.is_dir(follow_symlinks=False):
-                    if not _skip_dir(entry) and not (excluded and excluded(Path(entry.path))):
+                    if excluded is not None:
+                        if not _skip_dir(entry, by_name=False) and not excluded(Path(entry.path)):
+                            stack.append(entry.path)
+                    elif not _skip_dir(entry):
                         stack.append(entry.path)
                 elif entry.name.endswith((".py", ".pyi")) and entry.is_file():
                     if excluded is None or not excluded(Path(entry.path)):
@@ -69,9 +72,10 @@ def discover(paths: Iterable[str], excluded: Callable[[Path], bool] | None = Non
     A named file is checked whatever its extension (pre-commit passes Python
     scripts without one); a named folder is searched for ``.py``/``.pyi`` files.
     A path that does not exist raises ``MissingPathError``. ``excluded`` (the
-    configuration's ``exclude``) is asked about every folder entered and every
-    file, named ones included, as flake8 does: a pre-commit hook passes files
-    by name and the configured exclusions must hold there too.
+    configuration's ``exclude``, which holds ``SKIPPED_DIRS`` unless replaced)
+    is asked about every folder entered and every file, named ones included, as
+    flake8 does: a pre-commit hook passes files by name and the configured
+    exclusions must hold there too. Virtual environments are never entered.
     """
     found: set[Path] = set()
     for raw in paths:
