@@ -5,21 +5,25 @@ from __future__ import annotations
 from functools import cached_property
 
 import libcst as cst
-from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+from libcst.metadata import CodeRange
 
 from lifecycle_lint.calls import CallKind, LifecycleCall, classify, span_end_call
+from lifecycle_lint.positions import Positions
 from lifecycle_lint.scopes import BindingKind, ModuleIndex, Scope
 from lifecycle_lint.settings import Settings
 from lifecycle_runtime import mlflow_facts as facts
 
 
 class FileContext:
-    def __init__(self, path: str, module: cst.Module, settings: Settings) -> None:
+    def __init__(
+        self, path: str, module: cst.Module, settings: Settings, text: str | None = None
+    ) -> None:
         self.path = path
         self.module = module
+        self.text = text
         self.settings = settings
         self.index = ModuleIndex(module)
-        self._positions: dict[cst.CSTNode, CodeRange] | None = None
+        self._positions: Positions | None = None
         #: Facts computed once per file and shared by several rules (flow analysis).
         self.cache: dict[str, object] = {}
         self._lifecycle_by_node: dict[cst.Call, LifecycleCall] = {}
@@ -32,7 +36,7 @@ class FileContext:
 
     def position(self, node: cst.CSTNode) -> CodeRange:
         if self._positions is None:
-            self._positions = _compute_positions(self.module)
+            self._positions = Positions(self.module, self.text, self.index.parents)
         return self._positions[node]
 
     def line_of(self, node: cst.CSTNode) -> int:
@@ -97,33 +101,6 @@ class FileContext:
             values = info.item_assignments.get(expr.value.attr.value, [])
             return _only_starts(self, [(BindingKind.VALUE, v) for v in values])
         return False
-
-
-def _compute_positions(module: cst.Module) -> dict[cst.CSTNode, CodeRange]:
-    """Positions of every node: one code generation pass with position tracking.
-
-    ``MetadataWrapper.resolve(PositionProvider)`` does the same generation plus a
-    full visit of the tree for its dependency machinery, doubling the cost; the
-    provider's own generation step is called directly, with the public route kept
-    as the fallback should libcst's internals change.
-    """
-    try:
-        from libcst.metadata.position_provider import PositionProvidingCodegenState
-
-        provider = PositionProvider()
-        state = PositionProvidingCodegenState(
-            default_indent=module.default_indent,
-            default_newline=module.default_newline,
-            provider=provider,
-        )
-        module._codegen(state)
-        computed = provider._computed
-        if computed:
-            return computed  # type: ignore[return-value]
-    except (ImportError, AttributeError, TypeError):
-        pass
-    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-    return dict(wrapper.resolve(PositionProvider))
 
 
 def _only_starts(

@@ -110,7 +110,7 @@ def lint_source(path: str, text: str, options: LintOptions) -> FileResult:
         return result
     result.parsed = True
     try:
-        result.findings.extend(_run_rules(path, module, options))
+        result.findings.extend(_run_rules(path, module, options, text))
     except RecursionError:
         result.error = "nested too deeply to analyse"
     except Exception as error:  # noqa: BLE001 - one file's bug must not stop the run
@@ -118,12 +118,14 @@ def lint_source(path: str, text: str, options: LintOptions) -> FileResult:
     return result
 
 
-def _run_rules(path: str, module: object, options: LintOptions) -> list[Finding]:
-    return [finding for finding, _ in rule_reports(path, module, options)]
+def _run_rules(
+    path: str, module: object, options: LintOptions, text: str | None = None
+) -> list[Finding]:
+    return [finding for finding, _ in rule_reports(path, module, options, text)]
 
 
 def rule_reports(
-    path: str, module: object, options: LintOptions
+    path: str, module: object, options: LintOptions, text: str | None = None
 ) -> list[tuple[Finding, Replacement | None]]:
     """Every finding of the enabled rules on a parsed module, with its autofix if any.
 
@@ -132,7 +134,8 @@ def rule_reports(
     """
     from lifecycle_lint.context import FileContext
 
-    ctx = FileContext(path, module, options.settings)  # type: ignore[arg-type]
+    # ``text`` (the source libcst parsed) lets positions be found per statement.
+    ctx = FileContext(path, module, options.settings, text)  # type: ignore[arg-type]
     reports: list[tuple[Finding, Replacement | None]] = []
     for code in sorted(options.enabled):
         rule: Rule = RULES[code]()

@@ -54,16 +54,28 @@ def _code_fields(node_type: type) -> tuple[str, ...]:
     return fields
 
 
-def children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+_is_node_type: dict[type, bool] = {}
+
+
+def _node_type(kind: type) -> bool:
+    # ``isinstance`` against libcst's abstract base classes is slow; cache per type.
+    known = _is_node_type.get(kind)
+    if known is None:
+        known = _is_node_type[kind] = issubclass(kind, cst.CSTNode)
+    return known
+
+
+def children(node: cst.CSTNode) -> list[cst.CSTNode]:
     """The direct children of ``node`` that can hold code, in source order."""
+    found: list[cst.CSTNode] = []
     for name in _code_fields(type(node)):
         value = getattr(node, name)
-        if isinstance(value, cst.CSTNode):
-            yield value
-        elif isinstance(value, (list, tuple)):
-            for item in value:
-                if isinstance(item, cst.CSTNode):
-                    yield item
+        kind = type(value)
+        if kind is list or kind is tuple:
+            found.extend(item for item in value if _node_type(type(item)))
+        elif _node_type(kind):
+            found.append(value)
+    return found
 
 
 #: Nodes that open a new scope: their bodies are analysed on their own.
@@ -76,10 +88,13 @@ def descendants(node: cst.CSTNode, *, into_scopes: bool = True) -> Iterator[cst.
     With ``into_scopes=False`` nested functions, lambdas and classes are
     yielded but not entered.
     """
-    stack = list(reversed(list(children(node))))
+    stack = children(node)
+    stack.reverse()
     while stack:
         current = stack.pop()
         yield current
         if not into_scopes and isinstance(current, SCOPE_NODES):
             continue
-        stack.extend(reversed(list(children(current))))
+        kids = children(current)
+        kids.reverse()
+        stack.extend(kids)
