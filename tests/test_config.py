@@ -258,3 +258,11 @@ def test_path_patterns(pattern, path, expected) -> None:
 def test_no_configuration_and_no_findings_is_clean(tmp_path, capsys) -> None:
     (tmp_path / "x.py").write_text("import mlflow\n")
     assert run(capsys, str(tmp_path))[0] == EXIT_CLEAN
+
+
+def test_the_readme_configuration_snippet_is_valid(tmp_path) -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    snippet = readme.split("```toml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "pyproject.toml").write_text(snippet, encoding="utf-8")
+    loaded = load_config(tmp_path / "pyproject.toml")
+    assert loaded.select == ("TLC",) and loaded.per_file_ignores
