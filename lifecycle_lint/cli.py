@@ -64,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=_codes,
         action="extend",
         default=[],
+        metavar="CODES",
         help="rule codes or prefixes to run (replaces the configured or default set)",
     )
     parser.add_argument(
@@ -71,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=_codes,
         action="extend",
         default=[],
+        metavar="CODES",
         help="rule codes or prefixes to run in addition",
     )
     parser.add_argument(
@@ -78,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=_codes,
         action="extend",
         default=[],
+        metavar="CODES",
         help="rule codes or prefixes not to run",
     )
     parser.add_argument(
