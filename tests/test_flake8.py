@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -65,21 +64,9 @@ def command(*args: str | Path, cwd: Path | None = None) -> list[tuple]:
     )
 
 
-#: Which call of a line is named as the one that raises is picked from an unordered
-#: set when several raise on that line (``rules/lifecycle.py``'s ``_first`` ties on
-#: the line): keep the line, drop the description, until the choice is deterministic.
-_WITNESS = re.compile(r"when (.+?) on line (\d+) raises")
-
-
-def _steady(message: str) -> str:
-    return _WITNESS.sub(r"when ... on line \2 raises", message)
-
-
 def assert_same(from_flake8: list[tuple], from_command: list[tuple], *args: object) -> None:
     """Same findings at the same positions with the same messages."""
-    assert [r[:4] + (_steady(r[4]),) for r in from_flake8] == [
-        r[:4] + (_steady(r[4]),) for r in from_command
-    ]
+    assert from_flake8 == from_command
 
 
 def _flake8_args(options: tuple[str, ...]) -> list[str]:

@@ -81,11 +81,23 @@ def _first(ctx: FileContext, leaks: list[Leak]) -> Leak:
     """The witness to show: explicit exits first (``raise``, ``yield``), then the earliest."""
     import libcst as cst
 
-    def key(leak: Leak) -> tuple[int, int, int]:
+    def key(leak: Leak) -> tuple[int, int, int, int, int, int, str]:
+        # Every part matters: path states are sets, so ties must not be left to their order
+        # (`f().g()`: both calls start at the same place; the inner one raises first).
         node = leak.witness
         explicit = isinstance(node, (cst.Raise, cst.Assert, cst.Yield, cst.Return))
-        line = ctx.line_of(node) if node is not None else 10**9
-        return (0 if explicit else 1, line, leak.rebound)
+        if node is None:
+            return (1, 10**9, 0, 0, 0, leak.rebound, "")
+        where = ctx.position(node)
+        return (
+            0 if explicit else 1,
+            where.start.line,
+            where.start.column,
+            where.end.line,
+            where.end.column,
+            leak.rebound,
+            type(node).__name__,
+        )
 
     return min(leaks, key=key)
 
@@ -310,7 +322,15 @@ class DoubleEnd(Rule):
     def check(self, ctx: FileContext) -> Iterator[Report]:
         seen = set()
         for facts in scope_facts(ctx):
-            for node, site_index, first in facts.double_ends:
+            ordered = sorted(
+                facts.double_ends,
+                key=lambda item: (
+                    _place(ctx, item[0]),
+                    _place(ctx, item[2]) if item[2] is not None else (0, 0),
+                    item[1],
+                ),
+            )
+            for node, site_index, first in ordered:
                 if id(node) in seen:
                     continue
                 seen.add(id(node))
@@ -390,6 +410,11 @@ class NonLifoEnd(Rule):
 
     def check(self, ctx: FileContext) -> Iterator[Report]:
         yield from _order_reports(ctx, self.code)
+
+
+def _place(ctx: FileContext, node: cst.CSTNode) -> tuple[int, int]:
+    start = ctx.position(node).start
+    return (start.line, start.column)
 
 
 def _order_reports(ctx: FileContext, code: str) -> Iterator[Report]:

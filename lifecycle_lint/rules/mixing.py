@@ -55,7 +55,9 @@ class CrossTraceParent(Rule):
     def check(self, ctx: FileContext) -> Iterator[Report]:
         seen = set()
         for scope in scope_facts(ctx):
-            for node, trace_site, span_site in scope.cross_trace:
+            for node, trace_site, span_site in sorted(
+                scope.cross_trace, key=lambda item: (item[1], item[2])
+            ):
                 if id(node) in seen:
                     continue
                 seen.add(id(node))

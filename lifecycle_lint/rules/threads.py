@@ -44,9 +44,11 @@ class ClientSharedAcrossThreads(Rule):
     bad = """
         from concurrent.futures import ThreadPoolExecutor
 
+
         def work(root):
             step = client.start_span("step", root.trace_id, root.span_id)
             client.end_span(root.trace_id, step.span_id)
+
 
         root = client.start_trace("batch")
         with ThreadPoolExecutor() as pool:
@@ -59,10 +61,12 @@ class ClientSharedAcrossThreads(Rule):
 
         lock = threading.Lock()
 
+
         def work(root):
             with lock:
                 step = client.start_span("step", root.trace_id, root.span_id)
                 client.end_span(root.trace_id, step.span_id)
+
 
         root = client.start_trace("batch")
         with ThreadPoolExecutor() as pool:
