@@ -221,6 +221,25 @@ class LifecycleState:
         except TypeError:  # unhashable ID
             return None
 
+    def _span_of_trace(
+        self, what: str, role: str, span_id: Any, trace: Trace
+    ) -> tuple[Span | None, LifecycleError | None]:
+        """The span ``span_id`` names in ``trace``, or the error: unknown, or of another trace."""
+        span = self._find_span(span_id)
+        if span is None:
+            return None, UnknownSpanError(
+                f"{what}: unknown {role}_id {span_id!r} in trace {trace.trace_id!r} "
+                f"({trace.root.name!r})"
+            )
+        if span.trace_id != trace.trace_id:
+            other = self.find_trace(span.trace_id)
+            other_name = other.root.name if other is not None else "?"
+            return span, CrossTraceError(
+                f"{what}: {role} {_describe(span)} belongs to trace {span.trace_id!r} "
+                f"({other_name!r}), not to trace {trace.trace_id!r} ({trace.root.name!r})"
+            )
+        return span, None
+
     def _unknown_trace(self, trace_id: Any, trace: Trace | None) -> UnknownTraceError:
         if trace is not None and trace.state is EVICTED:
             return UnknownTraceError(
@@ -249,30 +268,10 @@ class LifecycleState:
         trace, unknown = self._known_trace(trace_id)
         if trace is None:
             return None, None, unknown, False
-        parent = self._find_span(parent_id)
-        if parent is None:
-            return (
-                trace,
-                None,
-                UnknownSpanError(
-                    f"start_span({name!r}): unknown parent_id {parent_id!r} in trace "
-                    f"{trace.trace_id!r} ({trace.root.name!r})"
-                ),
-                False,
-            )
-        if parent.trace_id != trace.trace_id:
-            other = self.find_trace(parent.trace_id)
-            other_name = other.root.name if other is not None else "?"
-            return (
-                trace,
-                parent,
-                CrossTraceError(
-                    f"start_span({name!r}): parent {_describe(parent)} belongs to trace "
-                    f"{parent.trace_id!r} ({other_name!r}), not to trace {trace.trace_id!r} "
-                    f"({trace.root.name!r})"
-                ),
-                False,
-            )
+        parent, wrong = self._span_of_trace(f"start_span({name!r})", "parent", parent_id, trace)
+        if wrong is not None:
+            return trace, parent, wrong, False
+        assert parent is not None
         if parent.end_time_ns is not None:
             finished = trace.state is FINISHED
             what = "its trace already finished" if finished else "the parent already ended"
@@ -313,29 +312,10 @@ class LifecycleState:
         trace, unknown = self._known_trace(trace_id)
         if trace is None:
             return None, None, unknown, False
-        span = self._find_span(span_id)
-        if span is None:
-            return (
-                trace,
-                None,
-                UnknownSpanError(
-                    f"end_span: unknown span_id {span_id!r} in trace {trace.trace_id!r} "
-                    f"({trace.root.name!r})"
-                ),
-                False,
-            )
-        if span.trace_id != trace.trace_id:
-            other = self.find_trace(span.trace_id)
-            other_name = other.root.name if other is not None else "?"
-            return (
-                trace,
-                span,
-                CrossTraceError(
-                    f"end_span: span {_describe(span)} belongs to trace {span.trace_id!r} "
-                    f"({other_name!r}), not to trace {trace.trace_id!r} ({trace.root.name!r})"
-                ),
-                False,
-            )
+        span, wrong = self._span_of_trace("end_span", "span", span_id, trace)
+        if wrong is not None:
+            return trace, span, wrong, False
+        assert span is not None
         if span.end_time_ns is not None:
             return (
                 trace,
