@@ -30,6 +30,7 @@ _CERTAIN_STATUS = {
 
 #: Exceptions that end an iteration normally: a span ended OK there is correct.
 _NORMAL_END_EXCEPTIONS = frozenset({"StopIteration", "StopAsyncIteration", "GeneratorExit"})
+_BROAD_EXCEPTIONS = frozenset({"Exception", "BaseException"})
 
 
 class InvalidStatus(Rule):
@@ -97,9 +98,11 @@ class ErrorRecordedAsOk(Rule):
         Flags `end_span`, `end_trace` and `span.end()` inside an `except` handler when no
         `status` is given (the client's default is `"OK"`) or the status is `"OK"`. A
         `span.end()` after `span.set_status(...)` or `span.record_exception(...)` on the same
-        span in the handler keeps that status and is not flagged; handlers for
-        `StopIteration`, `StopAsyncIteration` and `GeneratorExit` end an iteration normally and
-        are not flagged either.
+        span in the handler keeps that status and is not flagged. The handler must deal with a
+        failure: a broad one (`except Exception`, `except BaseException`, a bare `except:`) or
+        one that raises again. A narrow handler that carries on (`except KeyError:` for a cache
+        miss) may be an expected outcome and is not flagged, nor are handlers for
+        `StopIteration`, `StopAsyncIteration` and `GeneratorExit`, which end an iteration.
         """
     why = """
         The trace then shows the failed operation as successful: dashboards, evaluation and
@@ -125,7 +128,7 @@ class ErrorRecordedAsOk(Rule):
             if call.kind not in _END_KINDS:
                 continue
             handler = _enclosing_handler(ctx, call.node)
-            if handler is None or _handles_normal_end(handler):
+            if handler is None or not _handles_a_failure(handler):
                 continue
             status = call.arg(facts.STATUS_PARAM)
             if status is None:
@@ -160,19 +163,32 @@ def _enclosing_handler(ctx: FileContext, node: cst.CSTNode) -> cst.CSTNode | Non
     return None
 
 
-def _handles_normal_end(handler: cst.CSTNode) -> bool:
+def _handles_a_failure(handler: cst.CSTNode) -> bool:
+    """The handler deals with a failure, not with an expected outcome.
+
+    ``except Exception``/``BaseException``/bare ``except`` catch failures; a handler
+    that raises again says the operation failed. A narrow handler that carries on
+    (``except KeyError: # a cache miss``) may be normal control flow: not flagged.
+    Iteration's own ends (``StopIteration``...) never are.
+    """
     import libcst as cst
+
+    from lifecycle_lint.walk import descendants
 
     kind = getattr(handler, "type", None)
     if kind is None:
-        return False
+        return True
     names = kind.elements if isinstance(kind, cst.Tuple) else None
     exprs = [e.value for e in names] if names is not None else [kind]
-    return all(
-        isinstance(e, (cst.Name, cst.Attribute))
-        and (e.value if isinstance(e, cst.Name) else e.attr.value) in _NORMAL_END_EXCEPTIONS
+    last = [
+        e.value if isinstance(e, cst.Name) else e.attr.value if isinstance(e, cst.Attribute) else ""
         for e in exprs
-    )
+    ]
+    if all(name in _NORMAL_END_EXCEPTIONS for name in last):
+        return False
+    if any(name in _BROAD_EXCEPTIONS for name in last):
+        return True
+    return any(isinstance(n, cst.Raise) for n in descendants(handler, into_scopes=False))
 
 
 def _status_set_before(ctx: FileContext, call: LifecycleCall, handler: cst.CSTNode) -> bool:
