@@ -552,20 +552,53 @@ class ScopeAnalysis:
     def with_(self, node: cst.With, states: set[State]) -> Outcome:
         out = Outcome()
         entered = set()
+        suppressing = [self._is_suppress(item.item) for item in node.items]
         for state in states:
-            for item in node.items:
+            for item, is_suppress in zip(node.items, suppressing, strict=True):
                 if is_fluent_start(self.ctx, item.item, self.scope):
                     self._note_fluent(item, state)
-                state = self.expression(item.item, state, out)
+                if not is_suppress:  # ``suppress(...)`` cannot fail
+                    state = self.expression(item.item, state, out)
                 if item.asname is not None:
                     for name in _target_names(item.asname.name):
                         state = self.rebind(name, None, state, node)
-            out.raises.add(state.with_witness(node))
+            if not all(suppressing):
+                out.raises.add(state.with_witness(node))
             entered.add(state)
         body = self.block(node.body.body, entered)
+        suppressed = self._suppressed(node)
+        if suppressed is not None:
+            # ``with contextlib.suppress(...)``: what it swallows goes on after the block.
+            out.normal |= {s.with_witness(None) for s in body.raises}
+            if suppressed:
+                body.raises = set()
         out.absorb_jumps(body)
         out.normal |= body.normal
         return out
+
+    def _is_suppress(self, expr: cst.BaseExpression) -> bool:
+        return (
+            isinstance(expr, cst.Call)
+            and isinstance(expr.func, (cst.Name, cst.Attribute))
+            and self.ctx.index.qualify(expr.func, self.scope) == "contextlib.suppress"
+        )
+
+    def _suppressed(self, node: cst.With) -> bool | None:
+        """``None``: no ``suppress``; ``True``: it swallows everything; ``False``: some."""
+        result: bool | None = None
+        for item in node.items:
+            expr = item.item
+            if not self._is_suppress(expr):
+                continue
+            assert isinstance(expr, cst.Call)
+            names = [
+                a.value.attr.value
+                if isinstance(a.value, cst.Attribute)
+                else getattr(a.value, "value", "")
+                for a in expr.args
+            ]
+            result = bool(result) or any(name in _CATCH_ALL for name in names)
+        return result
 
     def match(self, node: cst.Match, states: set[State]) -> Outcome:
         out = Outcome()

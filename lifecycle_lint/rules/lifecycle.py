@@ -255,7 +255,8 @@ class NotEndedOnException(Rule):
         the fix. Lifecycle calls themselves (`start_*`, `end_*`, a span's own methods), their
         arguments, logging calls (`logger.debug(...)`: logging reports its own errors),
         `mapping.get(...)` and builtins that cannot fail on well-typed arguments (`len`,
-        `isinstance`, `range`, `str`...) are treated as not raising.
+        `isinstance`, `range`, `str`...) are treated as not raising, and what
+        `with contextlib.suppress(...)` swallows goes on after the block.
         """
     why = """
         Exceptions are exactly when a trace matters most, and exactly when a hand-written end
