@@ -90,6 +90,16 @@ _LOGGER_NAMES = frozenset({"logging", "logger", "_logger", "log", "_log", "LOGGE
 _ENDING_WORDS = re.compile(r"(^|_)(end|finish|close|stop|complete)", re.IGNORECASE)
 
 
+def _safe_iteration(iterable: cst.BaseExpression) -> bool:
+    if isinstance(iterable, (cst.List, cst.Tuple, cst.Set)):
+        return True
+    return (
+        isinstance(iterable, cst.Call)
+        and isinstance(iterable.func, cst.Name)
+        and iterable.func.value == "range"
+    )
+
+
 def _names_an_end(func: cst.BaseExpression) -> bool:
     """A helper named for ending (``_end_span(span, exc)``): it takes the span over."""
     name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", None)
@@ -476,8 +486,10 @@ class ScopeAnalysis:
             entry: set[State] = set()
             for state in frontier:
                 if isinstance(node, cst.For):
-                    # Each step of the iteration may raise, and may find nothing left.
-                    out.raises.add(state.with_witness(node))
+                    # Each step of the iteration may raise (but not over `range(...)` or a
+                    # literal list/tuple/set), and may find nothing left.
+                    if not _safe_iteration(node.iter):
+                        out.raises.add(state.with_witness(node))
                     exits.add(state)
                     for name in _target_names(node.target):
                         state = self.rebind(name, None, state, node)

@@ -249,7 +249,8 @@ class NotEndedOnException(Rule):
     what = """
         Flags the start call of a span or trace that is ended (or handed over) on every normal
         path, but not when a statement between its start and its end raises: a call, an
-        `await`, a `raise`, an `assert`, entering a `with` block, a step of a `for` loop, or a
+        `await`, a `raise`, an `assert`, entering a `with` block, a step of a `for` loop (but
+        not over `range(...)` or a literal list, tuple or set), or a
         `yield` after which the generator is never resumed. The message names the statement.
         Ending the span in `finally`, or in an `except` handler that catches the exception, is
         the fix. Lifecycle calls themselves (`start_*`, `end_*`, a span's own methods), their
