@@ -21,6 +21,8 @@ class CallKind(enum.Enum):
     END_TRACE = facts.END_TRACE
     START_NO_CONTEXT = "start_span_no_context"  # mlflow.start_span_no_context(...)
     SPAN_END = "span.end"  # <span>.end(...)
+    #: ``span = self._spans.pop(key)``: a span stored earlier, taken over by this scope.
+    TAKEN = "taken"
 
     @property
     def is_start(self) -> bool:

@@ -90,6 +90,11 @@ _LOGGER_NAMES = frozenset({"logging", "logger", "_logger", "log", "_log", "LOGGE
 _ENDING_WORDS = re.compile(r"(^|_)(end|finish|close|stop|complete)", re.IGNORECASE)
 
 
+def _may_be_none(call: cst.Call) -> bool:
+    """``d.pop(key, None)``: the default says the key may be missing."""
+    return len(call.args) == 2 and _is_none_literal(call.args[1].value)
+
+
 def _safe_iteration(iterable: cst.BaseExpression) -> bool:
     if isinstance(iterable, (cst.List, cst.Tuple, cst.Set)):
         return True
@@ -308,6 +313,7 @@ class ScopeAnalysis:
         self._traced = _traced_functions(ctx)
         self.shared_names = _names_shared_outside(ctx, scope)
         self._in_lifecycle_args: dict[cst.Call, bool] = {}
+        self._taken: dict[cst.Call, LifecycleCall] = {}
 
     # --- entry ---------------------------------------------------------------
 
@@ -334,7 +340,12 @@ class ScopeAnalysis:
 
     def exit(self, state: State, witness: cst.CSTNode | None, *, on_exception: bool) -> None:
         for site in state.open_sites():
-            self._leaks.add(Leak(site, on_exception, witness))
+            if self._accountable(site):
+                self._leaks.add(Leak(site, on_exception, witness))
+
+    def _accountable(self, site: int) -> bool:
+        """A span taken out of a container is this scope's to end only if it ends it."""
+        return self.site_list[site].call.kind is not CallKind.TAKEN or self.is_owned(site)
 
     # --- statements ------------------------------------------------------------
 
@@ -407,6 +418,19 @@ class ScopeAnalysis:
                 for target in node.targets:
                     branch_state = self.assign(target.target, branch, branch_state, out)
                 out.normal.add(branch_state)
+        elif isinstance(node, cst.Assign) and self._taken_from_self(node) is not None:
+            # ``span = self._spans.pop(run_id)``: this scope now holds the only reference.
+            state = self.expression(node.value, state, out)
+            target = node.targets[0].target
+            assert isinstance(target, cst.Name) and isinstance(node.value, cst.Call)
+            taken = self._taken_from_self(node)
+            assert taken is not None
+            site = self.site_for(taken)
+            fact = SpanFact(OPEN, None, -1, -1, len(state.spans) + 1)
+            adopted = state.with_span(site.index, fact)
+            out.normal.add(self.rebind(target.value, ("span", site.index), adopted, node))
+            if _may_be_none(node.value):
+                out.normal.add(self.rebind(target.value, ("none",), state, node))
         elif isinstance(node, cst.Assign):
             state = self.expression(node.value, state, out)
             for target in node.targets:
@@ -734,6 +758,25 @@ class ScopeAnalysis:
 
     # --- lifecycle effects ---------------------------------------------------
 
+    def _taken_from_self(self, node: cst.Assign) -> LifecycleCall | None:
+        """``name = self.<attr>.pop(...)`` in a method: the popped span changes hands."""
+        value = node.value
+        if (
+            len(node.targets) != 1
+            or not isinstance(node.targets[0].target, cst.Name)
+            or not isinstance(value, cst.Call)
+            or not isinstance(value.func, cst.Attribute)
+            or value.func.attr.value != "pop"
+            or not isinstance(value.func.value, cst.Attribute)
+            or self.ctx.index.self_class(value.func.value.value, self.scope) is None
+        ):
+            return None
+        taken = self._taken.get(value)
+        if taken is None:
+            taken = LifecycleCall(value, CallKind.TAKEN, self.scope, value.func.value)
+            self._taken[value] = taken
+        return taken
+
     def site_for(self, call: LifecycleCall) -> Site:
         site = self.sites.get(call.node)
         if site is None:
@@ -971,7 +1014,8 @@ class ScopeAnalysis:
             if fact is not None and fact.status == OPEN and not others:
                 new_site = value[1] if value is not None and value[0] == "span" else None
                 if new_site != site:
-                    self._leaks.add(Leak(site, False, node, rebound=True))
+                    if self._accountable(site):
+                        self._leaks.add(Leak(site, False, node, rebound=True))
                     state = state.with_span(site, _with_status(fact, HANDED, None))
         return state.with_var(name, value)
 
@@ -1272,13 +1316,45 @@ def analyse_scope(ctx: FileContext, scope: Scope) -> ScopeFacts:
 
 
 def scopes_with_starts(ctx: FileContext) -> list[Scope]:
-    """The scopes (module, functions) whose own body starts a span."""
+    """The scopes (module, functions) whose own body starts a span, or takes one out
+    of ``self`` (``span = self._spans.pop(key)``) and ends spans."""
     found: dict[int, Scope] = {}
+    ending: set[int] = set()
     for call in ctx.lifecycle_calls:
-        if not call.kind.is_start:
-            continue
         scope = call.scope
         if scope.kind in ("lambda", "class"):
             continue
-        found.setdefault(id(scope.node), scope)
+        if call.kind.is_start:
+            found.setdefault(id(scope.node), scope)
+        elif call.kind.is_end:
+            ending.add(id(scope.node))
+    for call in ctx.index.calls:
+        func = call.func
+        if not (
+            isinstance(func, cst.Attribute)
+            and func.attr.value in ("pop", facts.SPAN_END_METHOD)
+            and isinstance(ctx.index.parents.get(call), (cst.Assign, cst.Expr))
+        ):
+            continue
+        scope = ctx.index.call_scopes.get(call)
+        if scope is None or scope.self_name is None:
+            continue
+        if func.attr.value == facts.SPAN_END_METHOD:
+            ending.add(id(scope.node))  # ``span.end()`` on a taken span: not classified
+        elif isinstance(func.value, cst.Attribute):
+            if id(scope.node) in ending or _ends_spans(ctx, scope):
+                found.setdefault(id(scope.node), scope)
     return list(found.values())
+
+
+def _ends_spans(ctx: FileContext, scope: Scope) -> bool:
+    for call in ctx.index.calls:
+        if ctx.index.call_scopes.get(call) is not scope:
+            continue
+        lifecycle = ctx.lifecycle_call(call)
+        if lifecycle is not None and lifecycle.kind.is_end:
+            return True
+        func = call.func
+        if isinstance(func, cst.Attribute) and func.attr.value == facts.SPAN_END_METHOD:
+            return True
+    return False

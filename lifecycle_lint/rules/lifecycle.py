@@ -102,6 +102,14 @@ def _first(ctx: FileContext, leaks: list[Leak]) -> Leak:
     return min(leaks, key=key)
 
 
+def _origin(ctx: FileContext, site: Site) -> str:
+    from lifecycle_lint.calls import CallKind
+
+    if site.call.kind is CallKind.TAKEN and site.call.receiver is not None:
+        return f"taken from `{ctx.short_source(site.call.receiver)}` here"
+    return "started here"
+
+
 def _leak_reports(ctx: FileContext, code: str) -> Iterator[Report]:
     for facts in scope_facts(ctx):
         for site in facts.sites:
@@ -115,7 +123,7 @@ def _leak_reports(ctx: FileContext, code: str) -> Iterator[Report]:
                     leak = _first(ctx, normal)
                     yield Report(
                         site.call.node,
-                        f"{kind} `{site.name}` started here is not ended "
+                        f"{kind} `{site.name}` {_origin(ctx, site)} is not ended "
                         f"{describe_exit(ctx, facts, leak)}",
                     )
             elif exceptional and code == "TLC103":
@@ -123,7 +131,7 @@ def _leak_reports(ctx: FileContext, code: str) -> Iterator[Report]:
                 assert leak.witness is not None
                 yield Report(
                     site.call.node,
-                    f"{kind} `{site.name}` started here is not ended when "
+                    f"{kind} `{site.name}` {_origin(ctx, site)} is not ended when "
                     f"{describe_raise(ctx, leak.witness)}; end it in `finally` or in a handler",
                 )
     if code in ("TLC101", "TLC102"):
@@ -150,7 +158,9 @@ class SpanNotEnded(Rule):
         for a span this scope never ends itself, passes it or its IDs to another function;
         a helper named for ending, such as `_end_span(span, error)`, takes it over always).
         A span variable rebound while its span is open counts as not ended. A class that stores
-        spans on `self` and never ends a span taken from that attribute is flagged too.
+        spans on `self` and never ends a span taken from that attribute is flagged too, and a
+        method that takes a span out of `self` (`span = self._spans.pop(run_id)`) and ends it
+        must end it on every path, as if it had started it (TLC101/TLC103/TLC104 at the `pop`).
         """
     why = """
         MLflow never ends a span by itself. An open span keeps its whole trace "in progress":
