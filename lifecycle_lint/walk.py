@@ -65,8 +65,27 @@ def _node_type(kind: type) -> bool:
     return known
 
 
+#: Nodes with no code below them: the most numerous nodes, skipped without a look.
+LEAF_TYPES = frozenset(
+    {
+        cst.Name,
+        cst.SimpleString,
+        cst.Integer,
+        cst.Float,
+        cst.Imaginary,
+        cst.FormattedStringText,
+        cst.Ellipsis,
+        cst.Pass,
+        cst.Break,
+        cst.Continue,
+    }
+)
+
+
 def children(node: cst.CSTNode) -> list[cst.CSTNode]:
     """The direct children of ``node`` that can hold code, in source order."""
+    if type(node) in LEAF_TYPES:
+        return []
     found: list[cst.CSTNode] = []
     for name in _code_fields(type(node)):
         value = getattr(node, name)
