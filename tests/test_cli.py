@@ -142,3 +142,26 @@ def test_mlflow_version_switches_tlc204(tmp_path, capsys, args) -> None:
     main(["--format", "json", *args, str(path)])
     codes = [f["code"] for f in json.loads(capsys.readouterr().out)]
     assert codes == ([] if args else ["TLC204"])
+
+
+def test_internal_error_in_one_file_is_reported_and_the_run_goes_on(
+    tmp_path, capsys, monkeypatch
+) -> None:
+    from lifecycle_lint.rules import RULES
+
+    write(tmp_path, "a_boom.py", BAD.replace('"tr-1"', '"tr-boom"'))
+    write(tmp_path, "b_bad.py", BAD)
+    original = RULES["TLC201"].check
+
+    def explode(self, ctx):  # type: ignore[no-untyped-def]
+        if ctx.path.endswith("a_boom.py"):
+            raise RuntimeError("simulated bug")
+        return original(self, ctx)
+
+    monkeypatch.setattr(RULES["TLC201"], "check", explode)
+    status = main(["--format", "json", "-j", "1", str(tmp_path)])
+    captured = capsys.readouterr()
+    assert status == EXIT_ERROR
+    assert "a_boom.py" in captured.err and "simulated bug" in captured.err
+    assert "Traceback" not in captured.err
+    assert [Path(f["path"]).name for f in json.loads(captured.out)] == ["b_bad.py"]
