@@ -399,7 +399,7 @@ class ScopeAnalysis:
                 state = self.hand_over(state, self.referenced(node.value, state))
             out.returns.add(state.with_witness(node))
         elif isinstance(node, cst.Raise):
-            for part in (node.exc, node.cause):
+            for part in (node.exc, node.cause.item if node.cause is not None else None):
                 if part is not None:
                     state = self.expression(part, state, out)
             out.raises.add(state.with_witness(node))
@@ -421,16 +421,16 @@ class ScopeAnalysis:
         elif isinstance(node, cst.Assign) and self._taken_from_self(node) is not None:
             # ``span = self._spans.pop(run_id)``: this scope now holds the only reference.
             state = self.expression(node.value, state, out)
-            target = node.targets[0].target
-            assert isinstance(target, cst.Name) and isinstance(node.value, cst.Call)
+            holder = node.targets[0].target
+            assert isinstance(holder, cst.Name) and isinstance(node.value, cst.Call)
             taken = self._taken_from_self(node)
             assert taken is not None
             site = self.site_for(taken)
             fact = SpanFact(OPEN, None, -1, -1, len(state.spans) + 1)
             adopted = state.with_span(site.index, fact)
-            out.normal.add(self.rebind(target.value, ("span", site.index), adopted, node))
+            out.normal.add(self.rebind(holder.value, ("span", site.index), adopted, node))
             if _may_be_none(node.value):
-                out.normal.add(self.rebind(target.value, ("none",), state, node))
+                out.normal.add(self.rebind(holder.value, ("none",), state, node))
         elif isinstance(node, cst.Assign):
             state = self.expression(node.value, state, out)
             for target in node.targets:
@@ -704,7 +704,8 @@ class ScopeAnalysis:
         if refs:
             storing = isinstance(func, cst.Attribute) and func.attr.value in _STORING_METHODS
             if storing or _names_an_end(func):
-                self._note_stored_on_self(func.value, refs)
+                if storing and isinstance(func, cst.Attribute):
+                    self._note_stored_on_self(func.value, refs)
                 state = self.hand_over(state, refs)
             else:
                 # The callee has the span even if it then raises; but lending
@@ -1328,22 +1329,22 @@ def scopes_with_starts(ctx: FileContext) -> list[Scope]:
             found.setdefault(id(scope.node), scope)
         elif call.kind.is_end:
             ending.add(id(scope.node))
-    for call in ctx.index.calls:
-        func = call.func
+    for node in ctx.index.calls:
+        func = node.func
         if not (
             isinstance(func, cst.Attribute)
             and func.attr.value in ("pop", facts.SPAN_END_METHOD)
-            and isinstance(ctx.index.parents.get(call), (cst.Assign, cst.Expr))
+            and isinstance(ctx.index.parents.get(node), (cst.Assign, cst.Expr))
         ):
             continue
-        scope = ctx.index.call_scopes.get(call)
-        if scope is None or scope.self_name is None:
+        method = ctx.index.call_scopes.get(node)
+        if method is None or method.self_name is None:
             continue
         if func.attr.value == facts.SPAN_END_METHOD:
-            ending.add(id(scope.node))  # ``span.end()`` on a taken span: not classified
+            ending.add(id(method.node))  # ``span.end()`` on a taken span: not classified
         elif isinstance(func.value, cst.Attribute):
-            if id(scope.node) in ending or _ends_spans(ctx, scope):
-                found.setdefault(id(scope.node), scope)
+            if id(method.node) in ending or _ends_spans(ctx, method):
+                found.setdefault(id(method.node), method)
     return list(found.values())
 
 

@@ -124,7 +124,7 @@ def _first_paragraph(markdown: str) -> str:
 
 def sarif_rules() -> list[dict[str, object]]:
     """Every registered rule, as SARIF ``reportingDescriptor`` objects."""
-    rules = []
+    rules: list[dict[str, object]] = []
     for code, rule in RULES.items():
         page = rule.doc_page()
         what = getattr(rule, "what", "") or rule.summary

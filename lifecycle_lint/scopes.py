@@ -193,11 +193,11 @@ class ModuleIndex:
             self._bind_other(node.target, scope, node)
         elif isinstance(node, cst.WithItem):
             if node.asname is not None:
-                target = node.asname.name
-                if isinstance(target, cst.Name):
-                    scope.add(target.value, Binding(BindingKind.WITH, node, node.item))
+                bound = node.asname.name
+                if isinstance(bound, cst.Name):
+                    scope.add(bound.value, Binding(BindingKind.WITH, node, node.item))
                 else:
-                    self._bind_other(target, scope, node)
+                    self._bind_other(bound, scope, node)
         elif isinstance(node, (cst.ExceptHandler, cst.ExceptStarHandler)):
             if node.name is not None and isinstance(node.name.name, cst.Name):
                 scope.add(node.name.name.value, Binding(BindingKind.OTHER, node))
@@ -294,7 +294,7 @@ class ModuleIndex:
 
     def _self_class(self, receiver: cst.BaseExpression, scope: Scope) -> ClassInfo | None:
         """The class whose instance ``receiver`` is, when it is a method's ``self``."""
-        method = scope
+        method: Scope | None = scope
         while method is not None and method.kind == "lambda":
             method = method.parent
         if (

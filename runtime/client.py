@@ -224,7 +224,14 @@ class TraceClient:
             t0 = start_time_ns
             if self._forward:
                 sid, t0 = self._backend.start_span(
-                    name, trace_id, parent_id, span_type, inputs, attributes, start_time_ns, links
+                    name,
+                    trace_id,
+                    parent.span_id,
+                    span_type,
+                    inputs,
+                    attributes,
+                    start_time_ns,
+                    links,
                 )
             span = core.add_span(trace, parent, name, sid, span_type, inputs, attributes, t0, links)
         if err is not None:
@@ -251,7 +258,7 @@ class TraceClient:
             description = ""
         else:
             st = normalize_status(status)
-            if type(st) is not tuple:
+            if not isinstance(st, tuple):
                 return self._bad_status(st)
             status, description = st
         core = self._core
@@ -287,7 +294,7 @@ class TraceClient:
             description = ""
         else:
             st = normalize_status(status)
-            if type(st) is not tuple:
+            if not isinstance(st, tuple):
                 return self._bad_status(st)
             status, description = st
         core = self._core
@@ -436,10 +443,9 @@ class TraceClient:
     ) -> Iterator[Span]:
         """``with client.span(name, parent=root) as span``: a child of ``parent`` (a span),
         ended OK, or ERROR on an exception."""
-        if parent is None:
-            trace_id, parent_id = None, None
-        else:
-            trace_id, parent_id = parent.trace_id, parent.span_id
+        # No parent: a ``None`` parent ID lets the core raise its MissingParentError.
+        trace_id = parent.trace_id if parent is not None else ""
+        parent_id = parent.span_id if parent is not None else None
         span = self.start_span(
             name, trace_id, parent_id, span_type, inputs, attributes, start_time_ns, links
         )
