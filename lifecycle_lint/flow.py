@@ -296,7 +296,13 @@ class ScopeFacts:
 class ScopeAnalysis:
     """Runs the abstract interpreter over one scope."""
 
-    def __init__(self, ctx: FileContext, scope: Scope, owned: set[int] | None) -> None:
+    def __init__(
+        self,
+        ctx: FileContext,
+        scope: Scope,
+        owned: set[int] | None,
+        shared_names: set[str] | None = None,
+    ) -> None:
         self.ctx = ctx
         self.scope = scope
         #: Sites this scope ends itself; ``None`` in the first pass (all owned).
@@ -311,7 +317,9 @@ class ScopeAnalysis:
         self._cross: set[tuple[cst.Call, int, int]] = set()
         self._fluent: set[tuple[cst.CSTNode, int]] = set()
         self._traced = _traced_functions(ctx)
-        self.shared_names = _names_shared_outside(ctx, scope)
+        self.shared_names = (
+            shared_names if shared_names is not None else _names_shared_outside(ctx, scope)
+        )
         self._in_lifecycle_args: dict[cst.Call, bool] = {}
         self._taken: dict[cst.Call, LifecycleCall] = {}
 
@@ -1310,10 +1318,11 @@ def _names_shared_outside(ctx: FileContext, scope: Scope) -> set[str]:
 
 def analyse_scope(ctx: FileContext, scope: Scope) -> ScopeFacts:
     """Two passes: the first finds which spans the scope ends itself (owns)."""
-    first = ScopeAnalysis(ctx, scope, owned=None).run()
+    shared = _names_shared_outside(ctx, scope)  # the same for both passes
+    first = ScopeAnalysis(ctx, scope, owned=None, shared_names=shared).run()
     if first.skipped:
         return first
-    return ScopeAnalysis(ctx, scope, owned=set(first.ended_sites)).run()
+    return ScopeAnalysis(ctx, scope, owned=set(first.ended_sites), shared_names=shared).run()
 
 
 def scopes_with_starts(ctx: FileContext) -> list[Scope]:
@@ -1329,33 +1338,23 @@ def scopes_with_starts(ctx: FileContext) -> list[Scope]:
             found.setdefault(id(scope.node), scope)
         elif call.kind.is_end:
             ending.add(id(scope.node))
+    pops: list[Scope] = []
     for node in ctx.index.calls:
         func = node.func
-        if not (
-            isinstance(func, cst.Attribute)
-            and func.attr.value in ("pop", facts.SPAN_END_METHOD)
-            and isinstance(ctx.index.parents.get(node), (cst.Assign, cst.Expr))
-        ):
+        if not isinstance(func, cst.Attribute):
             continue
         method = ctx.index.call_scopes.get(node)
         if method is None or method.self_name is None:
             continue
         if func.attr.value == facts.SPAN_END_METHOD:
             ending.add(id(method.node))  # ``span.end()`` on a taken span: not classified
-        elif isinstance(func.value, cst.Attribute):
-            if id(method.node) in ending or _ends_spans(ctx, method):
-                found.setdefault(id(method.node), method)
+        elif (
+            func.attr.value == "pop"
+            and isinstance(func.value, cst.Attribute)
+            and isinstance(ctx.index.parents.get(node), cst.Assign)
+        ):
+            pops.append(method)
+    for method in pops:
+        if id(method.node) in ending:
+            found.setdefault(id(method.node), method)
     return list(found.values())
-
-
-def _ends_spans(ctx: FileContext, scope: Scope) -> bool:
-    for call in ctx.index.calls:
-        if ctx.index.call_scopes.get(call) is not scope:
-            continue
-        lifecycle = ctx.lifecycle_call(call)
-        if lifecycle is not None and lifecycle.kind.is_end:
-            return True
-        func = call.func
-        if isinstance(func, cst.Attribute) and func.attr.value == facts.SPAN_END_METHOD:
-            return True
-    return False
