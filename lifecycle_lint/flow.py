@@ -105,6 +105,35 @@ def _safe_iteration(iterable: cst.BaseExpression) -> bool:
     )
 
 
+#: Up to this many rounds, a ``for`` over ``range(K)`` or a literal sequence is followed
+#: round by round (it runs exactly K times); beyond it, to a fixpoint as any loop.
+MAX_FIXED_TRIPS = 8
+
+
+def _fixed_trips(node: cst.For | cst.While) -> int | None:
+    """K for ``for ... in range(K)`` (K an integer literal) or a literal list or tuple."""
+    if not isinstance(node, cst.For) or node.asynchronous is not None:
+        return None
+    iterable = node.iter
+    if isinstance(iterable, (cst.List, cst.Tuple)):
+        if any(isinstance(e, cst.StarredElement) for e in iterable.elements):
+            return None
+        trips = len(iterable.elements)
+    elif (
+        isinstance(iterable, cst.Call)
+        and isinstance(iterable.func, cst.Name)
+        and iterable.func.value == "range"
+        and len(iterable.args) == 1
+        and iterable.args[0].keyword is None
+        and not iterable.args[0].star
+        and isinstance(iterable.args[0].value, cst.Integer)
+    ):
+        trips = int(iterable.args[0].value.value.replace("_", ""), 0)
+    else:
+        return None
+    return trips if 1 <= trips <= MAX_FIXED_TRIPS else None
+
+
 def _names_an_end(func: cst.BaseExpression) -> bool:
     """A helper named for ending (``_end_span(span, exc)``): it takes the span over."""
     name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", None)
@@ -511,7 +540,10 @@ class ScopeAnalysis:
         breaks: set[State] = set()
         seen: set[State] = set()
         frontier = head
+        trips = _fixed_trips(node)  # ``for _ in range(2)``: exactly two rounds
+        rounds = 0
         while frontier:
+            rounds += 1
             seen |= frontier
             if len(seen) > MAX_STATES:
                 raise TooComplex
@@ -522,7 +554,8 @@ class ScopeAnalysis:
                     # literal list/tuple/set), and may find nothing left.
                     if not _safe_iteration(node.iter):
                         out.raises.add(state.with_witness(node))
-                    exits.add(state)
+                    if trips is None:
+                        exits.add(state)
                     for name in _target_names(node.target):
                         state = self.rebind(name, None, state, node)
                     entry.add(state)
@@ -536,7 +569,12 @@ class ScopeAnalysis:
             out.returns |= body.returns
             out.raises |= body.raises
             breaks |= body.breaks
-            frontier = (body.normal | body.continues) - seen
+            frontier = body.normal | body.continues
+            if trips is None:
+                frontier -= seen
+            elif rounds == trips:
+                exits |= frontier
+                break
         if node.orelse is not None:
             orelse = self.block(node.orelse.body.body, exits)
             out.absorb_jumps(orelse)
@@ -811,6 +849,7 @@ class ScopeAnalysis:
     def start(self, call: LifecycleCall, state: State) -> State:
         site = self.site_for(call)
         parent, root = -1, -1
+        crossed = False
         if call.kind is CallKind.START_SPAN:
             parent_ref = self.id_of(call.arg("parent_id"), state)
             trace_ref = self.id_of(call.arg(facts.TRACE_ID_PARAM), state)
@@ -819,6 +858,7 @@ class ScopeAnalysis:
             root = self._root_from(trace_ref, state)
             if self._check_same_trace(call.node, trace_ref, parent_ref, state):
                 root = -1  # which trace it joined is unknown: one defect, one finding
+                crossed = True  # MLflow refuses it for that (TLC202), not for an ended parent
             elif root == -1 and parent != -1:
                 fact = state.span(parent)
                 root = fact.root if fact is not None else -1
@@ -834,7 +874,12 @@ class ScopeAnalysis:
         else:
             root = site.index
         parent_fact = state.span(parent) if parent != -1 else None
-        if parent_fact is not None and parent_fact.status == ENDED and parent_fact.end_node:
+        if (
+            parent_fact is not None
+            and parent_fact.status == ENDED
+            and parent_fact.end_node
+            and not crossed
+        ):
             # A child started under a parent that has already ended (TLC105, at that end).
             self._order.add(
                 OrderViolation("TLC105", parent_fact.end_node, parent, site.index, True)

@@ -1,0 +1,18 @@
+"""Hypothesis profiles: ``ci`` (the default) and ``deep`` (``--hypothesis-profile=deep``).
+
+Only tests that leave ``max_examples`` to the profile use them: the control-flow oracle
+of ``tests/test_agreement_flow.py``. ``ci`` keeps that test within about a minute on a
+2-core machine; ``deep`` is for long local runs.
+"""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, settings
+
+_COMMON = {
+    "deadline": None,
+    "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
+}
+settings.register_profile("ci", max_examples=200, **_COMMON)
+settings.register_profile("deep", max_examples=20_000, **_COMMON)
+settings.load_profile("ci")  # the hypothesis plugin loads --hypothesis-profile after this
