@@ -7,12 +7,23 @@ of ``tests/test_agreement_flow.py``. ``ci`` keeps that test within about a minut
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 _COMMON = {
     "deadline": None,
     "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
 }
-settings.register_profile("ci", max_examples=200, **_COMMON)
+settings.register_profile("ci", max_examples=400, **_COMMON)
 settings.register_profile("deep", max_examples=20_000, **_COMMON)
 settings.load_profile("ci")  # the hypothesis plugin loads --hypothesis-profile after this
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    from tests.flow_oracle import STATS
+
+    if STATS["programs"]:
+        terminalreporter.write_line(
+            "control-flow oracle: {programs} programs, {paths} paths, {findings} findings "
+            "({excused} of them excused by a named exception)".format(**STATS)
+        )

@@ -12,16 +12,23 @@ its reason, listed in ``flow_oracle``). Counterexamples it found are kept as fix
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, note
+from hypothesis import event, given, note
 
 from tests.fixture_markers import FIXTURES, read_fixture
-from tests.flow_oracle import Program, compare, program_from_source, programs
+from tests.flow_oracle import STATS, Program, compare, program_from_source, programs
 
 
 @given(programs())
 def test_linter_reports_what_some_path_does(program: Program) -> None:
     found, verdict = compare(program)
     missing, extra = verdict.mismatches(found)
+    STATS["programs"] += 1
+    STATS["paths"] += verdict.paths
+    STATS["findings"] += len(found)
+    STATS["excused"] += len(set(verdict.excused) & found)
+    event(f"paths: {'1' if verdict.paths == 1 else '2-9' if verdict.paths < 10 else '10+'}")
+    for reason in sorted({verdict.excused[key] for key in set(verdict.excused) & found}):
+        event(f"excused: {reason[:60]}")
     note(f"paths: {verdict.paths}; found: {sorted(found)}")
     note(f"expected: {sorted(verdict.expected)}; excused: {verdict.excused}")
     assert (missing, extra) == (set(), set()), program.source
