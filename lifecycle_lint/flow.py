@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
+from lifecycle_lint import exception_model
 from lifecycle_lint.calls import CallKind, LifecycleCall
 from lifecycle_lint.context import FileContext
 from lifecycle_lint.scopes import Scope
@@ -51,42 +52,6 @@ _STORING_METHODS = frozenset(
 _CATCH_ALL = frozenset({"Exception", "BaseException"})
 
 
-#: Calls treated as not raising, beyond RULES.md's lifecycle calls: builtins that
-#: cannot fail on well-typed arguments, and logging, whose handlers report their
-#: own errors instead of raising (``logging.Handler.handleError``). Without this
-#: every ``_logger.debug(...)`` between a start and its ``try`` is a finding.
-_NON_RAISING_BUILTINS = frozenset(
-    {
-        "len",
-        "isinstance",
-        "issubclass",
-        "range",
-        "enumerate",
-        "zip",
-        "str",
-        "repr",
-        "bool",
-        "id",
-        "type",
-        "hasattr",
-        "callable",
-        "dict",
-        "list",
-        "tuple",
-        "set",
-        "frozenset",
-        "round",
-        "abs",
-    }
-)
-#: ``mapping.get(key, default)``: a lookup that returns instead of raising.
-_LOOKUP_METHODS = frozenset({"get"})
-_LOGGING_METHODS = frozenset(
-    {"debug", "info", "warning", "warn", "error", "exception", "critical", "log"}
-)
-_LOGGER_NAMES = frozenset({"logging", "logger", "_logger", "log", "_log", "LOGGER", "LOG"})
-
-
 _ENDING_WORDS = re.compile(r"(^|_)(end|finish|close|stop|complete)", re.IGNORECASE)
 
 
@@ -95,37 +60,10 @@ def _may_be_none(call: cst.Call) -> bool:
     return len(call.args) == 2 and _is_none_literal(call.args[1].value)
 
 
-def _safe_iteration(iterable: cst.BaseExpression) -> bool:
-    if isinstance(iterable, (cst.List, cst.Tuple, cst.Set)):
-        return True
-    return (
-        isinstance(iterable, cst.Call)
-        and isinstance(iterable.func, cst.Name)
-        and iterable.func.value == "range"
-    )
-
-
 def _names_an_end(func: cst.BaseExpression) -> bool:
     """A helper named for ending (``_end_span(span, exc)``): it takes the span over."""
     name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", None)
     return isinstance(name, str) and _ENDING_WORDS.search(name) is not None
-
-
-def _never_raises(call: cst.Call) -> bool:
-    func = call.func
-    if isinstance(func, cst.Name):
-        return func.value in _NON_RAISING_BUILTINS
-    if isinstance(func, cst.Attribute) and func.attr.value in _LOOKUP_METHODS:
-        return True
-    if isinstance(func, cst.Attribute) and func.attr.value in _LOGGING_METHODS:
-        receiver = func.value
-        name = (
-            receiver.attr.value
-            if isinstance(receiver, cst.Attribute)
-            else getattr(receiver, "value", None)
-        )
-        return name in _LOGGER_NAMES
-    return False
 
 
 class TooComplex(Exception):
@@ -326,7 +264,6 @@ class ScopeAnalysis:
         self.shared_names = (
             shared_names if shared_names is not None else _names_shared_outside(ctx, scope)
         )
-        self._in_lifecycle_args: dict[cst.Call, bool] = {}
         self._repeated_conditions: frozenset[str] | None = None
         self._taken: dict[cst.Call, LifecycleCall] = {}
 
@@ -529,9 +466,9 @@ class ScopeAnalysis:
             entry: set[State] = set()
             for state in frontier:
                 if isinstance(node, cst.For):
-                    # Each step of the iteration may raise (but not over `range(...)` or a
-                    # literal list/tuple/set), and may find nothing left.
-                    if not _safe_iteration(node.iter):
+                    # Each step of the iteration may raise (the exception model says
+                    # when not), and may find nothing left.
+                    if exception_model.iteration_may_raise(node.iter, self.ctx):
                         out.raises.add(state.with_witness(node))
                     exits.add(state)
                     for name in _target_names(node.target):
@@ -607,17 +544,18 @@ class ScopeAnalysis:
     def with_(self, node: cst.With, states: set[State]) -> Outcome:
         out = Outcome()
         entered = set()
-        suppressing = [self._is_suppress(item.item) for item in node.items]
+        entering = any(
+            exception_model.entering_may_raise(item.item, self.ctx) for item in node.items
+        )
         for state in states:
-            for item, is_suppress in zip(node.items, suppressing, strict=True):
+            for item in node.items:
                 if is_fluent_start(self.ctx, item.item, self.scope):
                     self._note_fluent(item, state)
-                if not is_suppress:  # ``suppress(...)`` cannot fail
-                    state = self.expression(item.item, state, out)
+                state = self.expression(item.item, state, out)
                 if item.asname is not None:
                     for name in _target_names(item.asname.name):
                         state = self.rebind(name, None, state, node)
-            if not all(suppressing):
+            if entering:
                 out.raises.add(state.with_witness(node))
             entered.add(state)
         body = self.block(node.body.body, entered)
@@ -731,7 +669,7 @@ class ScopeAnalysis:
                 # to a call excuses nothing for a span this scope ends itself.
                 state = self.hand_over(state, {s for s in refs if not self.is_owned(s)})
         # Any other call may raise.
-        if not self._inside_lifecycle_arguments(node) and not _never_raises(node):
+        if exception_model.call_may_raise(node, self.ctx):
             out.raises.add(state.with_witness(node))
         return state
 
@@ -749,32 +687,6 @@ class ScopeAnalysis:
         for site in state.open_sites():
             if self.site_list[site].call.kind in (CallKind.START_TRACE, CallKind.START_SPAN):
                 self._fluent.add((node, site))
-
-    def _is_span_method(self, call: cst.Call) -> bool:
-        """``span.set_outputs(...)`` and the like on a span of this scope."""
-        func = call.func
-        if not isinstance(func, cst.Attribute) or not isinstance(func.value, cst.Name):
-            return False
-        return any(
-            binding.value is not None and binding.value in self.sites
-            for binding in self.ctx.index.lookup(func.value.value, self.scope)
-        )
-
-    def _inside_lifecycle_arguments(self, node: cst.Call) -> bool:
-        """Arguments of lifecycle calls are treated as not raising (RULES.md)."""
-        cached = self._in_lifecycle_args.get(node)
-        if cached is None:
-            cached = False
-            for ancestor in self.ctx.index.ancestors(node):
-                if isinstance(ancestor, cst.Call) and (
-                    self.ctx.lifecycle_call(ancestor) or self._is_span_method(ancestor)
-                ):
-                    cached = True
-                    break
-                if isinstance(ancestor, (cst.BaseSmallStatement, cst.BaseCompoundStatement)):
-                    break
-            self._in_lifecycle_args[node] = cached
-        return cached
 
     # --- lifecycle effects ---------------------------------------------------
 
