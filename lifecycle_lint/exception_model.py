@@ -238,10 +238,10 @@ ENTRIES: tuple[Entry, ...] = (
     ),
     Entry(
         "mapping and list methods",
-        "`mapping.get(key, default)` returns instead of raising; views and `append` "
-        "cannot fail",
+        "`mapping.get(key, default)` (and a context variable's `.get()`) returns instead "
+        "of raising; views, copies and appends cannot fail",
         methods=("get",),
-        condition=_args_between(1, 2),  # dict.get takes no keywords: `session.get(url=...)`
+        condition=_args_between(0, 2),  # dict.get takes no keywords: `session.get(url=...)`
     ),
     Entry(
         "mapping and list methods",
