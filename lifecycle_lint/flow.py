@@ -206,6 +206,11 @@ class Leak:
     #: for the end of the scope.
     witness: cst.CSTNode | None
     rebound: bool = False
+    #: On this path an exception raised while the span was open was caught by this
+    #: ``except`` handler, which then left it (``how``: "falls", "returns",
+    #: "continues", "breaks" or "raises"; None while still in the handler).
+    handler: cst.CSTNode | None = None
+    how: str | None = None
 
 
 @dataclass(frozen=True)
@@ -234,6 +239,8 @@ class ScopeFacts:
     cross_trace: list[tuple[cst.Call, int, int]] = field(default_factory=list)
     #: TLC301: (fluent call or ``with`` item, a client span open there).
     fluent_under_client: list[tuple[cst.CSTNode, int]] = field(default_factory=list)
+    #: (site, handler) -> the raise points, with that span open, the handler caught.
+    caught: dict[tuple[int, cst.CSTNode], set[cst.CSTNode]] = field(default_factory=dict)
     skipped: bool = False
 
 
@@ -293,7 +300,44 @@ class ScopeAnalysis:
     def exit(self, state: State, witness: cst.CSTNode | None, *, on_exception: bool) -> None:
         for site in state.open_sites():
             if self._accountable(site):
-                self._leaks.add(Leak(site, on_exception, witness))
+                self._leak(site, on_exception, witness, state)
+
+    def _leak(
+        self,
+        site: int,
+        on_exception: bool,
+        witness: cst.CSTNode | None,
+        state: State,
+        *,
+        rebound: bool = False,
+    ) -> None:
+        mark = state.var(_caught_key(site))
+        handler, how = (mark[1], mark[2]) if mark is not None else (None, None)
+        self._leaks.add(Leak(site, on_exception, witness, rebound, handler, how))
+
+    # --- exceptions caught by a handler that carries on ---------------------------
+
+    def _catch(self, state: State, handler: cst.CSTNode) -> State:
+        """An exception enters ``handler``: remember, per open span, where it came from."""
+        witness = state.witness
+        for site in list(state.open_sites()):
+            if witness is not None:
+                self.facts.caught.setdefault((site, handler), set()).add(witness)
+            state = state.with_var(_caught_key(site), ("caught", handler, None))
+        return state.with_witness(None)
+
+    def _left_handler(self, handled: Outcome, handler: cst.CSTNode) -> Outcome:
+        """Note how each path left ``handler`` in the marks it set."""
+        for kind, how in _HANDLER_EXITS:
+            group: set[State] = getattr(handled, kind)
+            if group:
+                setattr(handled, kind, {_mark_how(s, handler, how) for s in group})
+        return handled
+
+    def _settled(self, state: State, site: int) -> State:
+        """The span is ended, handed over or started again: its mark is moot."""
+        key = _caught_key(site)
+        return state.with_var(key, None) if state.var(key) is not None else state
 
     def _accountable(self, site: int) -> bool:
         """A span taken out of a container is this scope's to end only if it ends it."""
@@ -502,12 +546,12 @@ class ScopeAnalysis:
                 break
             entry = set()
             for state in pending_exceptions:
-                state = state.with_witness(None)
+                state = self._catch(state, handler)
                 if handler.name is not None:
                     for name in _target_names(handler.name.name):
                         state = state.with_var(name, None)
                 entry.add(state)
-            handled = self.block(handler.body.body, entry)
+            handled = self._left_handler(self.block(handler.body.body, entry), handler)
             out.absorb_jumps(handled)
             out.normal |= handled.normal
             if _catches_everything(handler):
@@ -765,7 +809,8 @@ class ScopeAnalysis:
         previous = state.span(site.index)
         if previous is not None and previous.status == OPEN:
             # The same start runs again (a loop) while its last span is open.
-            self._leaks.add(Leak(site.index, False, call.node, rebound=True))
+            self._leak(site.index, False, call.node, state, rebound=True)
+        state = self._settled(state, site.index)
         if state.pending:
             # Order checks waiting for the previous span of this start are moot: a
             # later end of this site ends the new span, not that one.
@@ -822,7 +867,7 @@ class ScopeAnalysis:
         """An end whose target is not known: every span it may end is excused."""
         for site, fact in state.spans:
             if fact.status == OPEN and which(fact):  # type: ignore[operator]
-                state = state.with_span(site, _with_status(fact, HANDED, None))
+                state = self._settled(state.with_span(site, _with_status(fact, HANDED, None)), site)
         return state
 
     def end_site(
@@ -856,7 +901,7 @@ class ScopeAnalysis:
                 and not self._descends(site, other, state)
             ):
                 new_pending.add(("TLC106", node, other, site))
-        state = state.with_span(site, _with_status(fact, ENDED, node))
+        state = self._settled(state.with_span(site, _with_status(fact, ENDED, node)), site)
         return state._replace(pending=frozenset(new_pending))
 
     def _descends(self, child: int, ancestor: int, state: State) -> bool:
@@ -876,7 +921,7 @@ class ScopeAnalysis:
         for site in sites:
             fact = state.span(site)
             if fact is not None and fact.status == OPEN:
-                state = state.with_span(site, _with_status(fact, HANDED, None))
+                state = self._settled(state.with_span(site, _with_status(fact, HANDED, None)), site)
         return state
 
     def is_owned(self, site: int) -> bool:
@@ -947,8 +992,10 @@ class ScopeAnalysis:
                 new_site = value[1] if value is not None and value[0] == "span" else None
                 if new_site != site:
                     if self._accountable(site):
-                        self._leaks.add(Leak(site, False, node, rebound=True))
-                    state = state.with_span(site, _with_status(fact, HANDED, None))
+                        self._leak(site, False, node, state, rebound=True)
+                    state = self._settled(
+                        state.with_span(site, _with_status(fact, HANDED, None)), site
+                    )
         return state.with_var(name, value)
 
     def value_of(self, value: cst.BaseExpression, state: State) -> VarValue | None:
@@ -1160,6 +1207,28 @@ def _repeated_conditions(scope_node: cst.CSTNode) -> frozenset[str]:
 def _id_may_be_none(value: VarValue) -> bool:
     """An ID read from a span is never None, except ``parent_id`` (None on a root)."""
     return value[0] == "id" and value[2] == "parent_id"
+
+
+_HANDLER_EXITS = (
+    ("normal", "falls"),
+    ("returns", "returns"),
+    ("continues", "continues"),
+    ("breaks", "breaks"),
+    ("raises", "raises"),
+)
+
+
+def _caught_key(site: int) -> str:
+    """The pseudo-name under which a path remembers that a handler caught an exception
+    while span ``site`` was open (not a Python name, so it never meets a real one)."""
+    return f"!caught:{site}"
+
+
+def _mark_how(state: State, handler: cst.CSTNode, how: str) -> State:
+    for key, value in state.vars:
+        if key.startswith("!caught:") and value[1] is handler and value[2] is None:
+            state = state.with_var(key, ("caught", handler, how))
+    return state
 
 
 def _with_status(fact: SpanFact, status: str, end_node: cst.CSTNode | None) -> SpanFact:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from lifecycle_lint.rules.base import Report, Rule
@@ -102,6 +102,78 @@ def _first(ctx: FileContext, leaks: list[Leak]) -> Leak:
     return min(leaks, key=key)
 
 
+def _place_key(ctx: FileContext, node: cst.CSTNode) -> tuple[int, int, int, int, str]:
+    where = ctx.position(node)
+    return (
+        where.start.line,
+        where.start.column,
+        where.end.line,
+        where.end.column,
+        type(node).__name__,
+    )
+
+
+def _likeliest(ctx: FileContext, nodes: Iterable[cst.CSTNode]) -> tuple[cst.CSTNode, str]:
+    """The raise point most likely to fail (the exception model's rank, then the
+    first in the file), and how many others there are, as words for the message."""
+    import libcst as cst
+
+    from lifecycle_lint.exception_model import failure_rank
+
+    distinct = {id(node): node for node in nodes}.values()
+    ranked = sorted(distinct, key=lambda n: (-failure_rank(n, ctx), _place_key(ctx, n)))
+    best, others = ranked[0], ranked[1:]
+    if not others:
+        return best, ""
+    noun = "call" if all(isinstance(n, cst.Call) for n in others) else "place that may raise"
+    if len(others) == 1:
+        return best, f" (and 1 other {noun})"
+    plural = "calls" if noun == "call" else "places that may raise"
+    return best, f" (and {len(others)} other {plural})"
+
+
+_HOW_WORDS = {
+    "continues": "carries on to the next iteration",
+    "returns": "returns",
+    "breaks": "leaves the loop",
+    "falls": "carries on after the `try`",
+    "raises": "raises again",
+}
+
+
+def _is_caught(ctx: FileContext, leak: Leak) -> bool:
+    """The span leaks because a handler caught an exception and then left (not because
+    of a path with no exception, nor a new exception raised in the handler)."""
+    import libcst as cst
+
+    if leak.handler is None or leak.how is None:
+        return False
+    if not leak.on_exception:
+        return True
+    return isinstance(leak.witness, cst.Raise) and any(
+        a is leak.handler for a in ctx.index.ancestors(leak.witness)
+    )
+
+
+def _caught_message(ctx: FileContext, facts: ScopeFacts, site: Site, caught: list[Leak]) -> str:
+    candidates: dict[int, tuple[cst.CSTNode, cst.CSTNode, str]] = {}
+    order = list(_HOW_WORDS)
+    for leak in sorted(caught, key=lambda item: order.index(item.how or "raises")):
+        assert leak.handler is not None and leak.how is not None
+        for node in facts.caught.get((site.index, leak.handler), ()):
+            candidates.setdefault(id(node), (node, leak.handler, leak.how))
+    kind = "trace" if site.is_trace else "span"
+    if not candidates:  # pragma: no cover - every caught leak has its raise points
+        return f"{kind} `{site.name}` {_origin(ctx, site)} is not ended when an exception is caught"
+    best, others = _likeliest(ctx, (node for node, _, _ in candidates.values()))
+    _, handler, how = candidates[id(best)]
+    return (
+        f"{kind} `{site.name}` {_origin(ctx, site)} is not ended when "
+        f"{describe_raise(ctx, best)}{others}: the handler on line {ctx.line_of(handler)} "
+        f"{_HOW_WORDS[how]} without ending it"
+    )
+
+
 def _origin(ctx: FileContext, site: Site) -> str:
     from lifecycle_lint.calls import CallKind
 
@@ -114,8 +186,9 @@ def _leak_reports(ctx: FileContext, code: str) -> Iterator[Report]:
     for facts in scope_facts(ctx):
         for site in facts.sites:
             leaks = [leak for leak in facts.leaks if leak.site == site.index]
-            normal = [leak for leak in leaks if not leak.on_exception]
-            exceptional = [leak for leak in leaks if leak.on_exception]
+            caught = [leak for leak in leaks if _is_caught(ctx, leak)]
+            normal = [leak for leak in leaks if not leak.on_exception and leak not in caught]
+            exceptional = [leak for leak in leaks if leak.on_exception and leak not in caught]
             kind = "trace" if site.is_trace else "span"
             site_code = "TLC102" if site.is_trace else "TLC101"
             if normal:
@@ -126,13 +199,15 @@ def _leak_reports(ctx: FileContext, code: str) -> Iterator[Report]:
                         f"{kind} `{site.name}` {_origin(ctx, site)} is not ended "
                         f"{describe_exit(ctx, facts, leak)}",
                     )
+            elif caught and code == "TLC103":
+                yield Report(site.call.node, _caught_message(ctx, facts, site, caught))
             elif exceptional and code == "TLC103":
-                leak = _first(ctx, exceptional)
-                assert leak.witness is not None
+                witnesses = [leak.witness for leak in exceptional if leak.witness is not None]
+                best, others = _likeliest(ctx, witnesses)
                 yield Report(
                     site.call.node,
                     f"{kind} `{site.name}` {_origin(ctx, site)} is not ended when "
-                    f"{describe_raise(ctx, leak.witness)}; end it in `finally` or in a handler",
+                    f"{describe_raise(ctx, best)}{others}; end it in `finally` or in a handler",
                 )
     if code in ("TLC101", "TLC102"):
         for site, attribute in unended_stores(ctx):
