@@ -356,9 +356,15 @@ def _numeric_arguments(call: cst.Call) -> bool:
     name = getattr(func, "value", None)
     if name in ("min", "max") and len(values) < 2:
         return False
-    if name in ("int", "float") and len(values) != 1:
-        return False
-    return all(_is_arithmetic(v, _looks_numeric_call) for v in values)
+    if name in ("int", "float"):
+        # Of a number, never of a string: ``int(end_time * 1e9)``, not ``int(header)``.
+        return len(values) == 1 and _is_arithmetic(values[0], _looks_numeric_call)
+    cst = _cst()
+    return all(
+        _is_arithmetic(v, _looks_numeric_call)
+        or isinstance(v, (cst.Name, cst.Attribute, cst.Subscript))
+        for v in values
+    )
 
 
 def _looks_numeric_call(call: cst.Call) -> bool:
