@@ -318,6 +318,12 @@ ENTRIES: tuple[Entry, ...] = (
             "threading.get_ident",
             "threading.get_native_id",
             "threading.current_thread",
+        ),
+    ),
+    Entry(
+        "locks and `contextlib` helpers",
+        "creating a lock, `suppress(...)` or `nullcontext()` does not fail",
+        names=(
             "threading.Lock",
             "threading.RLock",
             "contextlib.suppress",
@@ -718,7 +724,8 @@ def markdown() -> str:
         seen.setdefault(entry.category, []).extend(shown)
         reasons.setdefault(entry.category, entry.reason)
     for category, names in seen.items():
-        lines.append(f"- {category} ({', '.join(dict.fromkeys(names))}): {reasons[category]}.")
+        shown = "" if "`" in category else f" ({', '.join(dict.fromkeys(names))})"
+        lines.append(f"- {category}{shown}: {reasons[category]}.")
     for category, reason in FORMS:
         lines.append(f"- {category}: {reason}.")
     return "\n".join(lines)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
+from lifecycle_lint import exception_model
 from lifecycle_lint.rules.base import Report, Rule
 
 if TYPE_CHECKING:
@@ -103,12 +105,18 @@ def _first(ctx: FileContext, leaks: list[Leak]) -> Leak:
 
 
 def _place_key(ctx: FileContext, node: cst.CSTNode) -> tuple[int, int, int, int, str]:
+    """Evaluation order: an expression is done where it ends (``check(transform(x))``:
+    ``transform`` raises first), a ``for``/``with`` where its header starts."""
+    import libcst as cst
+
     where = ctx.position(node)
+    if isinstance(node, (cst.For, cst.With)):
+        return (where.start.line, where.start.column, 0, 0, type(node).__name__)
     return (
-        where.start.line,
-        where.start.column,
         where.end.line,
         where.end.column,
+        where.start.line,
+        where.start.column,
         type(node).__name__,
     )
 
@@ -236,6 +244,9 @@ class SpanNotEnded(Rule):
         spans on `self` and never ends a span taken from that attribute is flagged too, and a
         method that takes a span out of `self` (`span = self._spans.pop(run_id)`) and ends it
         must end it on every path, as if it had started it (TLC101/TLC103/TLC104 at the `pop`).
+        A span that leaks only on paths where an `except` handler caught an exception and then
+        carried on (returned, continued, broke out of a loop or fell through) is reported by
+        TLC103 instead, which names the raising call and the handler.
         """
     why = """
         MLflow never ends a span by itself. An open span keeps its whole trace "in progress":
@@ -297,7 +308,8 @@ class TraceNotEnded(Rule):
     what = """
         Like TLC101, for the root span returned by `client.start_trace(...)`: flags the start
         when some normal path neither ends the trace (`end_trace`, or `end_span`/`.end()` on
-        the root span) nor hands the root over.
+        the root span) nor hands the root over. As for TLC101, a trace that leaks only after
+        a handler caught an exception and carried on is TLC103's.
         """
     why = """
         A trace that is never ended stays "In Progress" forever: it is not exported, its spans
@@ -331,19 +343,46 @@ class NotEndedOnException(Rule):
     code = "TLC103"
     name = "not-ended-on-exception"
     summary = "A span or trace ended on every normal path but skipped when an exception is raised."
-    what = """
-        Flags the start call of a span or trace that is ended (or handed over) on every normal
-        path, but not when a statement between its start and its end raises: a call, an
-        `await`, a `raise`, an `assert`, entering a `with` block, a step of a `for` loop (but
-        not over `range(...)` or a literal list, tuple or set), or a
-        `yield` after which the generator is never resumed. The message names the statement.
-        Ending the span in `finally`, or in an `except` handler that catches the exception, is
-        the fix. Lifecycle calls themselves (`start_*`, `end_*`, a span's own methods), their
-        arguments, logging calls (`logger.debug(...)`: logging reports its own errors),
-        `mapping.get(...)` and builtins that cannot fail on well-typed arguments (`len`,
-        `isinstance`, `range`, `str`...) are treated as not raising, and what
-        `with contextlib.suppress(...)` swallows goes on after the block.
-        """
+    what = (
+        textwrap.dedent(
+            """
+            Flags the start call of a span or trace that is ended (or handed over) on every
+            normal path, but not when a statement between its start and its end raises, or
+            not when an `except` handler catches that exception and then carries on (returns,
+            continues, breaks out of the loop or falls through) without ending it. The message
+            names the statement, and the handler when there is one: "not ended when
+            `item.send(...)` on line 5 raises: the handler on line 8 carries on to the next
+            iteration without ending it". Ending the span in `finally`, or in the handler, is
+            the fix.
+
+            What may raise is decided by one exception model: a call, an `await`, a `raise`,
+            an `assert`, entering a `with` block, a step of a `for` loop, or a `yield` after
+            which the generator is never resumed, except what a maintainer would not call a
+            way to fail (names are resolved through the file's imports, so
+            `from time import perf_counter` is the clock, and a function of your own named
+            `len` is not the builtin):
+
+            """
+        ).strip("\n")
+        + "\n\n"
+        + exception_model.markdown()
+        + "\n\n"
+        + textwrap.dedent(
+            """
+            Extend the model with `non-raising = ["myapp.log.*", "emit_metric"]` in
+            `[tool.lifecycle-lint]` (a name without a dot matches the called function or
+            method by name, a dotted name or glob matches the qualified name through the
+            imports, or the call as written), or make it strict with
+            `strict-exceptions = true` / `--strict-exceptions` (then every call but the
+            lifecycle calls and your `non-raising` ones may raise).
+
+            When several statements may raise, the message names the one most likely to
+            fail: an explicit `raise`, `assert` or `yield` first, then user or third-party
+            code over the standard library, I/O over computation, and the first in
+            evaluation order; it counts the others ("and 2 other calls").
+            """
+        ).strip("\n")
+    )
     why = """
         Exceptions are exactly when a trace matters most, and exactly when a hand-written end
         call is skipped: the failed request's trace then stays open and is never exported, so
@@ -367,6 +406,30 @@ class NotEndedOnException(Rule):
             client.end_trace(root.trace_id, outputs=rows)
             return rows
         """
+    more_bad = (
+        """
+        def replay(batch):
+            for item in batch:
+                try:
+                    top = client.start_trace("replay")
+                    item.send()
+                    client.end_trace(top.trace_id)
+                except Exception:
+                    continue
+        """,
+    )
+    more_good = (
+        """
+        import logging
+        import time
+
+        def timed(root, logger):
+            step = client.start_span("timed", root.trace_id, root.span_id)
+            started = time.perf_counter()
+            logging.getLogger(__name__).info("step %s", step.span_id)
+            client.end_span(root.trace_id, step.span_id, outputs=time.perf_counter() - started)
+        """,
+    )
 
     def check(self, ctx: FileContext) -> Iterator[Report]:
         return _leak_reports(ctx, self.code)
