@@ -251,8 +251,8 @@ ENTRIES: tuple[Entry, ...] = (
     ),
     Entry(
         "mapping and list methods",
-        "adding to a list or a mapping cannot fail",
-        methods=("append", "setdefault"),
+        "adding to a list, a set or a mapping cannot fail",
+        methods=("append", "add", "setdefault"),
         condition=_args_between(1, 2),
     ),
     Entry(

@@ -128,9 +128,15 @@ def _likeliest(ctx: FileContext, nodes: Iterable[cst.CSTNode]) -> tuple[cst.CSTN
 
     from lifecycle_lint.exception_model import failure_rank
 
-    distinct = {id(node): node for node in nodes}.values()
-    ranked = sorted(distinct, key=lambda n: (-failure_rank(n, ctx), _place_key(ctx, n)))
-    best, others = ranked[0], ranked[1:]
+    distinct = list({id(node): node for node in nodes}.values())
+    ranks = [failure_rank(node, ctx) for node in distinct]
+    top = max(ranks)
+    # Positions cost a statement's layout each: only the likeliest are placed.
+    best = min(
+        (node for node, rank in zip(distinct, ranks, strict=True) if rank == top),
+        key=lambda node: _place_key(ctx, node),
+    )
+    others = [node for node in distinct if node is not best]
     if not others:
         return best, ""
     noun = "call" if all(isinstance(n, cst.Call) for n in others) else "place that may raise"
