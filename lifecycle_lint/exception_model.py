@@ -724,8 +724,8 @@ def markdown() -> str:
         seen.setdefault(entry.category, []).extend(shown)
         reasons.setdefault(entry.category, entry.reason)
     for category, names in seen.items():
-        shown = "" if "`" in category else f" ({', '.join(dict.fromkeys(names))})"
-        lines.append(f"- {category}{shown}: {reasons[category]}.")
+        listed = "" if "`" in category else f" ({', '.join(dict.fromkeys(names))})"
+        lines.append(f"- {category}{listed}: {reasons[category]}.")
     for category, reason in FORMS:
         lines.append(f"- {category}: {reason}.")
     return "\n".join(lines)
