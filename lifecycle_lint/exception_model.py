@@ -342,8 +342,10 @@ FORMS: tuple[tuple[str, str], ...] = (
     (
         "iterating a built container",
         "a `for` over a literal list, tuple, set or dict, a list/set/dict comprehension, "
-        "`range(...)`, `sorted(...)`, `mapping.items()`/`keys()`/`values()`, or "
-        "`enumerate`/`zip`/`reversed` of those, cannot fail while iterating",
+        "`range(...)`, `sorted(...)`, `mapping.items()`/`keys()`/`values()`, "
+        "`enumerate`/`zip`/`reversed` of those, or data held by a value "
+        "(`log.results.scores`, `response.choices`, not `self._source`) cannot fail while "
+        "iterating; a name (`for chunk in stream:`) or a call may be a live iterator",
     ),
     (
         "entering a lock or `contextlib.suppress`",
@@ -628,9 +630,18 @@ def iteration_may_raise(
     literal = (cst.List, cst.Tuple, cst.Set, cst.Dict, cst.ListComp, cst.SetComp, cst.DictComp)
     if isinstance(iterable, literal):
         return False
-    if settings.strict_exceptions or not isinstance(iterable, cst.Call):
+    if settings.strict_exceptions:
         return True
     scope = _scope(iterable, ctx)
+    if isinstance(iterable, cst.Attribute):
+        # ``log.results.scores``, ``response.choices``: data held by a value is a
+        # container; a name (``stream``) or ``self._source`` may be a live iterator.
+        root: cst.BaseExpression = iterable
+        while isinstance(root, cst.Attribute):
+            root = root.value
+        return not isinstance(root, cst.Name) or root.value in ("self", "cls", scope.self_name)
+    if not isinstance(iterable, cst.Call):
+        return True
     func = iterable.func
     qualified = qualified_name(func, ctx, scope)
     if qualified in _BUILT_CONTAINERS:
