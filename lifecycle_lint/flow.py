@@ -1225,8 +1225,10 @@ def _caught_key(site: int) -> str:
 
 
 def _mark_how(state: State, handler: cst.CSTNode, how: str) -> State:
-    for key, value in state.vars:
-        if key.startswith("!caught:") and value[1] is handler and value[2] is None:
+    for site in list(state.open_sites()):  # marks are kept for open spans only
+        key = _caught_key(site)
+        value = state.var(key)
+        if value is not None and value[1] is handler and value[2] is None:
             state = state.with_var(key, ("caught", handler, how))
     return state
 
