@@ -348,7 +348,10 @@ class TraceNotEnded(Rule):
 class NotEndedOnException(Rule):
     code = "TLC103"
     name = "not-ended-on-exception"
-    summary = "A span or trace ended on every normal path but skipped when an exception is raised."
+    summary = (
+        "A span or trace ended on every normal path but skipped when an exception is raised "
+        "(or caught by a handler that carries on)."
+    )
     what = (
         textwrap.dedent(
             """
