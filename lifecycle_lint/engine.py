@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lifecycle_lint.findings import Finding
+from lifecycle_lint.lines import python_lines
 from lifecycle_lint.noqa import suppressed
 from lifecycle_lint.rules import RULES, Replacement, Rule
 from lifecycle_lint.selection import RuleSelection
@@ -193,6 +194,6 @@ def lint_file(path: Path, options: LintOptions, *, apply_noqa: bool = True) -> F
         return result
     result = lint_bytes(shown, data, options)
     if apply_noqa and result.findings:
-        lines = data.decode("utf-8", errors="replace").splitlines()
+        lines = python_lines(data.decode("utf-8", errors="replace"))
         result.findings = filter_noqa(result.findings, lines)
     return result

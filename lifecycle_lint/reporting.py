@@ -14,6 +14,7 @@ from pathlib import Path
 
 from lifecycle_lint import __version__
 from lifecycle_lint.findings import Finding
+from lifecycle_lint.lines import python_lines
 from lifecycle_lint.rules import RULES
 
 FORMATS = ("text", "full", "json", "sarif", "github")
@@ -251,6 +252,6 @@ def read_lines(path: str) -> list[str]:
     try:
         from lifecycle_lint.engine import decode_source
 
-        return decode_source(data).splitlines()
+        return python_lines(decode_source(data))
     except (UnicodeDecodeError, SyntaxError, LookupError):
-        return data.decode("utf-8", errors="replace").splitlines()
+        return python_lines(data.decode("utf-8", errors="replace"))
