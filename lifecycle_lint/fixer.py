@@ -120,6 +120,9 @@ class _Checker:
         return None if new else module
 
 
+_Fixes = list[tuple[Finding, "Replacement"]]
+
+
 def fix_source(path: str, text: str, options: LintOptions) -> FixResult:
     """Apply every safe fix of the enabled rules to ``text``.
 
@@ -127,7 +130,7 @@ def fix_source(path: str, text: str, options: LintOptions) -> FixResult:
     (found by halving the set when they fail together, so one refused fix costs
     a few extra lints, not a round per fix); a fix that fails on its own is
     refused and never tried again. A new round only looks for fixes that the
-    previous round's revealed or that clashed with another one.
+    previous round revealed or that clashed with another one.
     """
     result = FixResult(path, text, text)
     if not has_lifecycle_token(text):
@@ -147,7 +150,7 @@ def fix_source(path: str, text: str, options: LintOptions) -> FixResult:
         reports = rule_reports(path, module, options)
         findings = filter_noqa([f for f, _ in reports], python_lines(current))
         kept = set(map(id, findings))
-        fixable = [
+        fixable: _Fixes = [
             (f, fix)
             for f, fix in reports
             if fix is not None and id(f) in kept and _key(f) not in refused
@@ -155,7 +158,7 @@ def fix_source(path: str, text: str, options: LintOptions) -> FixResult:
         if not fixable:
             break
         trial = _Trial(checker, module, current, findings)
-        applied, done = trial.accepted(fixable)  # type: ignore[arg-type]
+        applied, done = trial.accepted(fixable)
         for finding in trial.refused:
             refused.add(_key(finding))
             result.refused.append(finding)
@@ -165,9 +168,6 @@ def fix_source(path: str, text: str, options: LintOptions) -> FixResult:
         module, current = done
     result.fixed = current
     return result
-
-
-_Fixes = list[tuple[Finding, "Replacement"]]
 
 
 class _Trial:
