@@ -26,6 +26,7 @@ from lifecycle_lint.config import (
 from lifecycle_lint.discovery import MissingPathError, discover
 from lifecycle_lint.engine import LintOptions, has_lifecycle_token, lint_file
 from lifecycle_lint.findings import Finding
+from lifecycle_lint.output import OutputError, check_output_file, write_report, write_stdout
 from lifecycle_lint.reporting import FORMATS, format_statistics, render, use_color
 from lifecycle_lint.rules import RULES
 from lifecycle_lint.selection import SelectionError, validate_selectors
@@ -232,7 +233,7 @@ def _explain(code: str) -> int:
             file=sys.stderr,
         )
         return EXIT_ERROR
-    sys.stdout.write(rule.doc_page())
+    write_stdout(rule.doc_page())
     return EXIT_CLEAN
 
 
@@ -251,12 +252,14 @@ def _options_factory(
     return options_for
 
 
-def _write(text: str, output_file: str | None) -> None:
-    if output_file:
-        Path(output_file).write_text(text, encoding="utf-8")
-    else:
-        sys.stdout.write(text)
-        sys.stdout.flush()
+def _write(text: str, output_file: str | None) -> bool:
+    """Whether the report was written (or its reader left); if not, says why."""
+    try:
+        write_report(text, output_file)
+    except OutputError as error:
+        print(f"lifecycle-lint: error: {error}", file=sys.stderr)
+        return False
+    return True
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -275,6 +278,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             mlflow_version=args.mlflow_version,
             lifo=args.lifo,
         )
+        if args.output_file:
+            check_output_file(args.output_file)
         if args.config:
             explicit = load_config(args.config)
             config_for: Callable[[Path], Config] = lambda _path: explicit  # noqa: E731
@@ -284,7 +289,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         options_for = _options_factory(config_for, overrides)
         mode = "diff" if args.diff else "fix" if args.fix else "check"
         tasks = [Task(path, options_for(path), mode) for path in files]
-    except (SelectionError, ConfigError) as error:
+    except (SelectionError, ConfigError, OutputError) as error:
         print(f"lifecycle-lint: error: {error}", file=sys.stderr)
         return EXIT_ERROR
     except MissingPathError as error:
@@ -303,7 +308,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if mode == "diff":
         diffs = "".join(o.diff for o in outcomes)
-        _write(diffs, args.output_file)
+        if not _write(diffs, args.output_file):
+            return EXIT_ERROR
         count = sum(o.fixed for o in outcomes)
         files_changed = sum(1 for o in outcomes if o.diff)
         if count:
@@ -324,7 +330,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         report = format_statistics(findings, "json" if args.format == "json" else "text")
     else:
         report = render(findings, args.format, color=color)
-    _write(report, args.output_file)
+    if not _write(report, args.output_file):
+        return EXIT_ERROR
     if mode == "fix":
         count = sum(o.fixed for o in outcomes)
         files_changed = sum(1 for o in outcomes if o.fixed)
