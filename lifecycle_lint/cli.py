@@ -31,6 +31,7 @@ from lifecycle_lint.reporting import FORMATS, format_statistics, render, use_col
 from lifecycle_lint.rules import RULES
 from lifecycle_lint.selection import SelectionError, validate_selectors
 from lifecycle_lint.settings import Settings
+from lifecycle_lint.sources import read_source_bytes
 
 EXIT_CLEAN = 0
 EXIT_FINDINGS = 1
@@ -171,7 +172,7 @@ def run_task(task: Task) -> Outcome:
 def _needs_work(path: Path) -> bool:
     """Only files holding a lifecycle token (or unreadable ones) can have findings."""
     try:
-        data = path.read_bytes()
+        data = read_source_bytes(path)
     except OSError:
         return True
     return has_lifecycle_token(data)

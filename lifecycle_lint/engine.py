@@ -19,6 +19,7 @@ from lifecycle_lint.noqa import suppressed
 from lifecycle_lint.rules import RULES, Replacement, Rule
 from lifecycle_lint.selection import RuleSelection
 from lifecycle_lint.settings import Settings
+from lifecycle_lint.sources import read_source_bytes
 from lifecycle_runtime import mlflow_facts as facts
 
 _TOKENS_BYTES = tuple(t.encode() for t in facts.LIFECYCLE_TOKENS)
@@ -184,7 +185,7 @@ def lint_bytes(path: str, data: bytes, options: LintOptions) -> FileResult:
 def lint_file(path: Path, options: LintOptions, *, apply_noqa: bool = True) -> FileResult:
     shown = str(path)
     try:
-        data = path.read_bytes()
+        data = read_source_bytes(path)
     except OSError as error:
         result = FileResult(shown)
         if "TLC002" in options.enabled:

@@ -25,6 +25,7 @@ from lifecycle_lint.engine import (
 )
 from lifecycle_lint.findings import Finding
 from lifecycle_lint.lines import python_lines
+from lifecycle_lint.sources import read_source_bytes
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -232,7 +233,7 @@ def fix_file(path: Path, options: LintOptions, *, write: bool) -> FileFix:
     shown = str(path)
     fix: FixResult | None = None
     try:
-        data = path.read_bytes()
+        data = read_source_bytes(path)
     except OSError:
         data = None
     if data is not None and has_lifecycle_token(data):

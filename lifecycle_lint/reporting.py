@@ -16,6 +16,7 @@ from lifecycle_lint import __version__
 from lifecycle_lint.findings import Finding
 from lifecycle_lint.lines import python_lines
 from lifecycle_lint.rules import RULES
+from lifecycle_lint.sources import read_source_bytes
 
 FORMATS = ("text", "full", "json", "sarif", "github")
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -246,7 +247,7 @@ def render(
 
 def read_lines(path: str) -> list[str]:
     try:
-        data = Path(path).read_bytes()
+        data = read_source_bytes(path)
     except OSError:
         return []
     try:
