@@ -25,6 +25,7 @@ from lifecycle_lint.engine import (
 )
 from lifecycle_lint.findings import Finding
 from lifecycle_lint.lines import python_lines
+from lifecycle_lint.reporting import shown_path
 from lifecycle_lint.sources import read_source_bytes
 
 if TYPE_CHECKING:
@@ -55,8 +56,8 @@ class FixResult:
             difflib.unified_diff(
                 python_lines(self.source, keepends=True),
                 python_lines(self.fixed, keepends=True),
-                fromfile=f"a/{self.path}",
-                tofile=f"b/{self.path}",
+                fromfile=f"a/{shown_path(self.path)}",
+                tofile=f"b/{shown_path(self.path)}",
             )
         )
 

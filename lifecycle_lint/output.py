@@ -50,12 +50,18 @@ def write_stdout(text: str) -> None:
     if stream is None or not text:
         return
     try:
-        stream.write(text)
+        try:
+            stream.write(text)
+        except UnicodeEncodeError:  # a strict encoding that cannot show some character
+            encoding = getattr(stream, "encoding", None) or "utf-8"
+            stream.write(text.encode(encoding, "backslashreplace").decode(encoding))
         stream.flush()
     except BrokenPipeError:
         _silence_stdout()
-    except ValueError:  # "I/O operation on closed file"
-        return
+    except ValueError:
+        if not getattr(stream, "closed", False):
+            raise
+        return  # "I/O operation on closed file"
     except OSError as error:
         raise OutputError(f"cannot write the report: {_reason(error)}") from None
 

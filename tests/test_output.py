@@ -99,3 +99,16 @@ def test_a_full_device_is_an_error(bad: Path) -> None:
     assert (
         done.stderr == "lifecycle-lint: error: cannot write the report: No space left on device\n"
     )
+
+
+def test_characters_stdout_cannot_encode_are_escaped(tmp_path: Path) -> None:
+    path = tmp_path / "café.py"
+    path.write_text(BAD, encoding="utf-8")
+    done = subprocess.run(
+        _command(str(path)),
+        capture_output=True,
+        env={**os.environ, "PYTHONIOENCODING": "ascii"},
+    )
+    assert done.returncode == EXIT_FINDINGS
+    assert done.stderr == b""
+    assert done.stdout.startswith(str(tmp_path / "caf\\xe9.py:3:18: TLC201").encode())
