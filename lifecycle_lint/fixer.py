@@ -8,8 +8,6 @@ never creates a finding. Fixes that fail together are tried one at a time.
 from __future__ import annotations
 
 import difflib
-import io
-import tokenize
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +24,7 @@ from lifecycle_lint.engine import (
 from lifecycle_lint.findings import Finding
 from lifecycle_lint.lines import python_lines
 from lifecycle_lint.reporting import shown_path
-from lifecycle_lint.sources import read_source_bytes
+from lifecycle_lint.sources import encode_like, read_source_bytes
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -103,7 +101,7 @@ class _Checker:
 
     def findings(self, module: cst.Module, text: str) -> list[Finding]:
         found = [f for f, _ in rule_reports(self.path, module, self.options)]
-        return filter_noqa(found, python_lines(text))
+        return filter_noqa(found, text)
 
     def accept(self, text: str, before: list[Finding]) -> cst.Module | None:
         import libcst as cst
@@ -150,7 +148,7 @@ def fix_source(path: str, text: str, options: LintOptions) -> FixResult:
     current = text
     for _ in range(MAX_ROUNDS):
         reports = rule_reports(path, module, options)
-        findings = filter_noqa([f for f, _ in reports], python_lines(current))
+        findings = filter_noqa([f for f, _ in reports], current)
         kept = set(map(id, findings))
         fixable: _Fixes = [
             (f, fix)
@@ -213,12 +211,6 @@ class _Trial:
         return right, right_done
 
 
-def _encoding_of(data: bytes) -> tuple[str, bool]:
-    encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-    bom = data.startswith(b"\xef\xbb\xbf")
-    return ("utf-8" if encoding == "utf-8-sig" else encoding), bom
-
-
 @dataclass
 class FileFix:
     """The outcome of fixing one file: its remaining findings and the fix applied."""
@@ -249,8 +241,7 @@ def fix_file(path: Path, options: LintOptions, *, write: bool) -> FileFix:
                 result = lint_file(path, options)
                 return FileFix(shown, result.findings, f"internal error while fixing: {error}")
             if fix.changed and write:
-                encoding, bom = _encoding_of(data)
-                path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + fix.fixed.encode(encoding))
+                path.write_bytes(encode_like(fix.fixed, data))
     # With ``write`` the findings left after fixing, else those of the file as it is.
     result = lint_file(path, options)
     return FileFix(shown, result.findings, result.error, fix)

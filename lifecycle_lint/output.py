@@ -44,12 +44,22 @@ def _silence_stdout() -> None:
         pass
 
 
-def write_stdout(text: str) -> None:
-    """Write to standard output; quietly nothing when it is closed or its reader left."""
+def write_stdout(text: str | bytes) -> None:
+    """Write to standard output (bytes as they are, for a source written back);
+    quietly nothing when it is closed or its reader left."""
     stream = sys.stdout
     if stream is None or not text:
         return
     try:
+        if isinstance(text, bytes):
+            stream.flush()
+            buffer = getattr(stream, "buffer", None)
+            if buffer is None:  # a text-only stream (pytest's capture): decode as written
+                stream.write(text.decode("utf-8", "surrogateescape"))
+            else:
+                buffer.write(text)
+                buffer.flush()
+            return
         try:
             stream.write(text)
         except UnicodeEncodeError:  # a strict encoding that cannot show some character

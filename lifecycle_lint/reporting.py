@@ -21,7 +21,6 @@ from lifecycle_lint.sources import read_source_bytes
 
 FORMATS = ("text", "full", "json", "sarif", "github")
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-INFORMATION_URI = "https://github.com/lifecycle-lint/lifecycle-lint"
 
 _RESET = "\033[0m"
 _BOLD = "\033[1m"
@@ -156,7 +155,6 @@ def sarif_rules() -> list[dict[str, object]]:
                 "name": rule.name,
                 "shortDescription": {"text": rule.summary},
                 "fullDescription": {"text": _first_paragraph(what)},
-                "helpUri": rule.doc_url(),
                 "help": {"text": page, "markdown": page},
                 "defaultConfiguration": {
                     "level": "error",
@@ -214,7 +212,6 @@ def sarif_log(findings: Sequence[Finding], base: Path | None = None) -> dict[str
                         "name": "lifecycle-lint",
                         "version": __version__,
                         "semanticVersion": __version__,
-                        "informationUri": INFORMATION_URI,
                         "rules": rules,
                     }
                 },

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import stat
+import tokenize
 from pathlib import Path
 
 
@@ -33,3 +35,27 @@ def read_source_bytes(path: Path | str) -> bytes:
             return stream.read()
     finally:
         os.close(descriptor)
+
+
+def detect_encoding(data: bytes) -> str:
+    """The encoding Python reads ``data`` with (BOM, PEP 263 coding line, else UTF-8).
+
+    ``tokenize.detect_encoding`` reads lines at ``\n`` only; the compiler also ends
+    them at a lone ``\r``, so the first two lines are given to it that way.
+    """
+    first_two = re.split(rb"\r\n?|\n", data, maxsplit=2)[:2]
+    encoding, _ = tokenize.detect_encoding(iter(line + b"\n" for line in first_two).__next__)
+    return encoding
+
+
+def encoding_of(data: bytes) -> tuple[str, bool]:
+    """The encoding Python reads ``data`` with, and whether it starts with a UTF-8 BOM."""
+    encoding = detect_encoding(data)
+    bom = data.startswith(b"\xef\xbb\xbf")
+    return ("utf-8" if encoding == "utf-8-sig" else encoding), bom
+
+
+def encode_like(text: str, original: bytes) -> bytes:
+    """``text`` encoded as ``original`` was: its encoding and its BOM kept."""
+    encoding, bom = encoding_of(original)
+    return (b"\xef\xbb\xbf" if bom else b"") + text.encode(encoding)

@@ -107,12 +107,13 @@ def test_sarif_of_the_fixtures_validates_against_the_schema(capsys) -> None:
     validate_sarif(log)
     (sarif_run,) = log["runs"]
     driver = sarif_run["tool"]["driver"]
+    assert "informationUri" not in driver
     assert [rule["id"] for rule in driver["rules"]] == list(RULES)
     for rule in driver["rules"]:
         cls = RULES[rule["id"]]
         assert rule["name"] == cls.name
         assert rule["shortDescription"]["text"] == cls.summary
-        assert rule["helpUri"] == cls.doc_url()
+        assert "helpUri" not in rule  # the project has no published home to point at
         assert rule["help"]["markdown"] == cls.doc_page()
     results = sarif_run["results"]
     assert results
