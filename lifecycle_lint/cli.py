@@ -320,7 +320,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.output_file:
             check_output_file(args.output_file)
         mode = _mode(args)
-        stdin = read_stdin(args.stdin_filename) if _stdin(args, mode) else None
+        use_stdin = _stdin(args, mode)
         if args.config:
             explicit = load_config(args.config)
             config_for: Callable[[Path], Config] = lambda _path: explicit  # noqa: E731
@@ -328,15 +328,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             config_for = find_config
         files = (
             []
-            if stdin is not None
+            if use_stdin
             else discover(args.paths, excluded=lambda p: config_for(p).is_excluded(p))
         )
         if args.show_files:
-            shown = [stdin.name] if stdin is not None else [str(path) for path in files]
+            shown = [args.stdin_filename or "-"] if use_stdin else [str(path) for path in files]
             write_stdout("".join(shown_path(name) + "\n" for name in shown))
             return EXIT_CLEAN
         options_for = _options_factory(config_for, overrides)
         tasks = [Task(path, options_for(path), mode) for path in files]
+        stdin = read_stdin(args.stdin_filename) if use_stdin else None
     except (SelectionError, ConfigError, OutputError, StdinUsageError, UsageError) as error:
         print(f"lifecycle-lint: error: {error}", file=sys.stderr)
         return EXIT_ERROR

@@ -45,7 +45,11 @@ class StdinSource:
 def read_stdin(stdin_filename: str | None) -> StdinSource:
     stream = sys.stdin
     buffer = getattr(stream, "buffer", None) if stream is not None else None
-    data = buffer.read() if buffer is not None else b""
+    try:
+        data = buffer.read() if buffer is not None else b""
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise StdinUsageError(f"cannot read standard input: {reason}") from None
     name = stdin_filename or STDIN
     return StdinSource(name, Path(name), data)
 
