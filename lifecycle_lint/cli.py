@@ -292,7 +292,8 @@ def _write(text: str, output_file: str | None, *, to_stderr: bool = False) -> bo
     """Whether the report was written (or its reader left); if not, says why."""
     try:
         if to_stderr and not output_file:
-            sys.stderr.write(text)
+            if sys.stderr is not None:
+                sys.stderr.write(text)
         else:
             write_report(text, output_file)
     except OutputError as error:

@@ -20,6 +20,8 @@ from lifecycle_lint.lines import python_lines
 # (flake8/violation.py), so the command and the flake8 plugin agree.
 NOQA = re.compile(r"# noqa(?::[\s]?(?P<codes>([A-Z]+[0-9]+(?:[,\s]+)?)+))?", re.IGNORECASE)
 _SEPARATOR = re.compile(r"[,\s]")
+_FSTRING_START = getattr(tokenize, "FSTRING_START", -1)
+_FSTRING_END = getattr(tokenize, "FSTRING_END", -1)
 
 
 def suppressed(line_text: str, code: str) -> bool:
@@ -74,11 +76,16 @@ class NoqaMap:
         normalised = "".join(line + "\n" for line in self.lines)
         first = last = 0
         comments: dict[int, tuple[int, str]] = {}
+        f_strings = 0  # Python 3.12+ tokenizes inside f-strings, and ends lines there
         try:
             for token in tokenize.generate_tokens(io.StringIO(normalised).readline):
                 kind, string, (start_line, start_col), (end_line, _), _ = token
                 if kind in (tokenize.ENDMARKER, tokenize.DEDENT):
                     continue
+                if kind == _FSTRING_START:
+                    f_strings += 1
+                elif kind == _FSTRING_END:
+                    f_strings -= 1
                 if kind == tokenize.COMMENT:
                     comments[start_line] = (start_col, string)
                 first = start_line if not first else min(first, start_line)
@@ -87,9 +94,9 @@ class NoqaMap:
                     if last > first:
                         for number in range(first, last + 1):
                             self._ranges[number] = (first, last)
-                    self._ends[start_line] = LineEnd(
-                        start_line, start_col, comments.get(start_line)
-                    )
+                    if not f_strings:  # a comment there would need Python 3.12
+                        comment = comments.get(start_line)
+                        self._ends[start_line] = LineEnd(start_line, start_col, comment)
                     first = last = 0
         except (tokenize.TokenError, SyntaxError, IndentationError):
             self._ranges.clear()

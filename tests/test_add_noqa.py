@@ -115,3 +115,18 @@ def test_add_noqa_with_fix_or_stdin_is_a_usage_error(tmp_path: Path, capsys) -> 
     status, _, err = run(capsys, "--add-noqa", "-")
     assert status == EXIT_ERROR
     assert err == "lifecycle-lint: error: --add-noqa changes files: it cannot read standard input\n"
+
+
+def test_no_comment_inside_an_f_string() -> None:
+    """Python 3.12 ends token lines inside an f-string's replacement field, where a
+    comment would not compile on older Pythons: such a finding is left and reported."""
+    from lifecycle_lint.noqa import NoqaMap
+
+    text = 'x = f"""a {1}\nb {2\n}\nc"""\ny = 1 + \\\n  2\n'
+    places = NoqaMap(text)
+    inside = [places.comment_place(line) for line in (1, 2)]
+    if sys.version_info >= (3, 12):
+        assert inside == [None, None]
+    else:  # one string token: the comment goes after it
+        assert [p.line if p else None for p in inside] == [4, 4]
+    assert [places.comment_place(line).line for line in (3, 4, 5, 6)] == [4, 4, 6, 6]
