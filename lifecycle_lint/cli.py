@@ -66,7 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="lifecycle-lint",
         description="Check code that drives MLflow's low-level tracing client.",
     )
-    parser.add_argument("paths", nargs="*", default=["."], help="files and folders to check")
+    parser.add_argument(
+        "paths", nargs="*", default=["."], help="files and folders to check (`-`: standard input)"
+    )
     parser.add_argument(
         "--select",
         type=_codes,

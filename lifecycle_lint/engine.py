@@ -155,11 +155,14 @@ def rule_reports(
     return reports
 
 
-def filter_noqa(findings: list[Finding], text: str) -> list[Finding]:
-    """The findings not suppressed by a ``# noqa`` comment on their line (as flake8 reads it)."""
+def filter_noqa(findings: list[Finding], text: str | list[str]) -> list[Finding]:
+    """The findings not suppressed by a ``# noqa`` comment on their line (as flake8 reads it).
+
+    ``text`` is the file's source (a list of its lines is accepted too).
+    """
     if not findings:
         return findings
-    noqa = NoqaMap(text)
+    noqa = NoqaMap(text if isinstance(text, str) else "\n".join(text))
     return [f for f in findings if not noqa.suppresses(f.line, f.code)]
 
 
