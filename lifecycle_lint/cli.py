@@ -398,7 +398,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         count = sum(o.fixed for o in outcomes)
         files_changed = sum(1 for o in outcomes if o.fixed)
         print(
-            f"lifecycle-lint: added {count} noqa comment(s) in {files_changed} file(s), "
+            f"lifecycle-lint: noqa added for {count} finding(s) in {files_changed} file(s), "
             f"{len(findings)} finding(s) left",
             file=sys.stderr,
         )

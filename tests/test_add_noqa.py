@@ -53,7 +53,7 @@ def test_summary_exit_status_and_what_is_left(tmp_path: Path, capsys) -> None:
     assert status == EXIT_FINDINGS
     assert out.startswith(f"{broken}:4:1: TLC001 syntax error")
     assert out.count("\n") == 1
-    assert err == "lifecycle-lint: added 7 noqa comment(s) in 1 file(s), 1 finding(s) left\n"
+    assert err == "lifecycle-lint: noqa added for 7 finding(s) in 1 file(s), 1 finding(s) left\n"
     status, out, err = run(capsys, "--add-noqa", "--quiet", "--exit-zero", str(good))
     assert (status, out, err) == (EXIT_CLEAN, "", "")
 
