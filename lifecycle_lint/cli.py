@@ -416,11 +416,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _mode(args: argparse.Namespace) -> str:
-    chosen = [flag for flag in ("fix", "diff", "add_noqa") if getattr(args, flag)]
-    if len(chosen) > 1:
-        names = " and ".join("--" + flag.replace("_", "-") for flag in chosen)
-        raise UsageError(f"{names} cannot be used together")
-    return chosen[0].replace("_", "-") if chosen else "check"
+    """check, fix, diff (``--diff`` wins over ``--fix``: it changes nothing) or add-noqa."""
+    if args.add_noqa and (args.fix or args.diff):
+        other = "--diff" if args.diff else "--fix"
+        raise UsageError(f"--add-noqa and {other} cannot be used together")
+    return "diff" if args.diff else "fix" if args.fix else "add-noqa" if args.add_noqa else "check"
 
 
 def _stdin(args: argparse.Namespace, mode: str) -> bool:

@@ -110,7 +110,7 @@ def test_add_noqa_with_fix_or_stdin_is_a_usage_error(tmp_path: Path, capsys) -> 
     status, _, err = run(capsys, "--add-noqa", "--fix", str(target))
     assert (status, err) == (
         EXIT_ERROR,
-        "lifecycle-lint: error: --fix and --add-noqa cannot be used together\n",
+        "lifecycle-lint: error: --add-noqa and --fix cannot be used together\n",
     )
     status, _, err = run(capsys, "--add-noqa", "-")
     assert status == EXIT_ERROR
