@@ -210,12 +210,12 @@ _NON_RAISING_PATTERN = re.compile(r"[A-Za-z_*?\[][\w*?\[\]!.-]*")
 
 
 def parse_non_raising(values: Iterable[str]) -> tuple[str, ...]:
-    """Check ``non-raising`` entries; ValueError names the first invalid one."""
+    """Check ``non-raising`` entries; ConfigError names the first invalid one."""
     found = []
     for value in values:
         value = value.strip()
         if not _NON_RAISING_PATTERN.fullmatch(value) or ".." in value or value.endswith("."):
-            raise ValueError(f"not a qualified name or a glob of one: {value!r}")
+            raise ConfigError(f"not a qualified name or a glob of one: {value!r}")
         found.append(value)
     return tuple(found)
 
@@ -272,7 +272,7 @@ def config_from_table(path: Path, table: Mapping[str, object]) -> Config:
         elif key == "non-raising":
             try:
                 values["non_raising"] = parse_non_raising(_string_list(path, key, value))
-            except ValueError as error:
+            except ConfigError as error:
                 raise _error(path, key, str(error)) from None
     if values.get("lifo") and LIFO_CODE not in RULES:  # pragma: no cover - registry guard
         raise _error(path, "lifo", f"rule {LIFO_CODE} is not available")
