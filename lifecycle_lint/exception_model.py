@@ -636,7 +636,7 @@ def iteration_may_raise(
     if isinstance(iterable, cst.Attribute):
         # ``log.results.scores``, ``response.choices``: data held by a value is a
         # container; a name (``stream``) or ``self._source`` may be a live iterator.
-        root: cst.BaseExpression = iterable
+        root = iterable
         while isinstance(root, cst.Attribute):
             root = root.value
         return not isinstance(root, cst.Name) or root.value in ("self", "cls", scope.self_name)
