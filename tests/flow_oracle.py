@@ -784,10 +784,6 @@ BLIND = (
     "open at an end of a span from a helper: the linter cannot tell which span that ends, "
     "so it excuses them all (issue 9: summaries)"
 )
-CARRIES_ON = (
-    "leaked only after a handler caught an exception and carried on: RULES.md says TLC103, "
-    "the linter says TLC101/TLC102 (issue 10)"
-)
 
 
 def expected_findings(program: Program, paths: list[PathResult]) -> Verdict:
@@ -800,10 +796,12 @@ def expected_findings(program: Program, paths: list[PathResult]) -> Verdict:
     reached: set[int] = set()
     for path in paths:
         for name, raised in path.leaked:
-            if not raised:
-                normal_leak.add(name)
+            if path.escaped:  # left main() by an exception, with the span open
+                escaped_leak.add(name)
+            elif raised:  # an exception passed while it was open; a handler carried on
+                caught_leak.add(name)
             else:
-                (escaped_leak if path.escaped else caught_leak).add(name)
+                normal_leak.add(name)
         for event in path.events:
             _map_event(verdict, path, event, program)
         for name in path.blind & set(lines):
@@ -828,8 +826,7 @@ def expected_findings(program: Program, paths: list[PathResult]) -> Verdict:
             verdict.expect(not_ended)
         else:
             verdict.expect((line, "TLC103"))
-            if name in caught_leak:
-                verdict.expected[(line, "TLC103")][not_ended] = CARRIES_ON
+
     for line in program.literal_ids - reached:
         for code in ("TLC201", "TLC203"):
             verdict.excuse((line, code), UNREACHED)
