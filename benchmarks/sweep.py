@@ -135,6 +135,8 @@ def sweep_files(paths: list[str], jobs: int) -> Tally:
                 for path, seconds, codes, error in pool.map(_lint_one, remaining, chunksize=16):
                     tally.add(path, seconds, codes, error)
                     done.add(path)
+                    if tally.files % 500 == 0:
+                        print(f"  ... {tally.files} of {len(paths)} files", file=sys.stderr)
         except BrokenProcessPool:
             # A worker died (a crash of the native parser, say): report the file it held,
             # then go on with the rest.

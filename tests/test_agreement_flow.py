@@ -15,7 +15,15 @@ import pytest
 from hypothesis import event, given, note
 
 from tests.fixture_markers import FIXTURES, read_fixture
-from tests.flow_oracle import STATS, Program, compare, program_from_source, programs
+from tests.flow_oracle import (
+    STATS,
+    Program,
+    compare,
+    expected_findings,
+    explore,
+    program_from_source,
+    programs,
+)
 
 
 @given(programs())
@@ -46,3 +54,37 @@ def test_oracle_fixture_markers_are_what_the_runtime_says(path) -> None:
     assert (missing, extra) == (set(), set())
     marked = set(read_fixture(path).expected)
     assert marked == found
+
+
+def test_the_executor_runs_every_path_and_classifies_each_leak() -> None:
+    source = "\n".join(
+        [
+            "from lifecycle_runtime import TraceClient",
+            "",
+            "client = TraceClient()",
+            "",
+            "",
+            "def main():",
+            '    s0 = client.start_trace("s0")',  # line 7
+            "    if c[0]:",
+            "        f1()",
+            "        client.end_trace(s0.trace_id)",
+            "        client.end_trace(s0.trace_id)",  # line 11: a double end
+            '    s1 = client.start_trace("s1")',  # line 12
+            "    try:",
+            "        f2()",
+            "    finally:",
+            "        client.end_trace(s1.trace_id)",
+            "",
+        ]
+    )
+    program = program_from_source(source)
+    paths = explore(program)
+    # c[0] false: f2 returns or raises (2); c[0] true: f1 raises (1), or returns and then
+    # f2 returns or raises (2).
+    assert len(paths) == 5
+    assert sorted((e.line, e.code) for p in paths for e in p.events) == [(11, "TLC104")] * 2
+    verdict = expected_findings(program, paths)
+    # s0 is open at the end of main() when c[0] is false (a normal path): TLC102.
+    assert set(verdict.expected) == {(7, "TLC102"), (11, "TLC104")}
+    assert verdict.mismatches({(7, "TLC102"), (11, "TLC104")}) == (set(), set())
