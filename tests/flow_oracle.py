@@ -494,6 +494,7 @@ class Phantom:
         self.parent_id = parent_id
         self.span_id = f"phantom-{number}"
         self.is_open = True
+        self.parentless = False  # refused for a missing parent (TLC203)
 
 
 class RecordingClient(TraceClient):
@@ -577,13 +578,24 @@ class RecordingClient(TraceClient):
                 span, caught = self._call(super().start_span, name, *args, **kwargs)
             except LifecycleError as error:
                 self.events.append(self._event(error.code, line, seq, parent_id, None))
+                parentless = parent_id is None
+                if parentless:  # TLC203: nested under the trace's root, as the linter
+                    # reads it (the span it would be once given its parent)
+                    parent_id = self._root_of(trace_id)
                 span = Phantom(name, trace_id, parent_id, len(self.phantoms))
+                span.parentless = parentless
                 self.phantoms[span.span_id] = span
             else:
                 for warning in caught:
                     self.events.append(self._event(warning.code, line, seq, parent_id, None))
         self._started(span, line, seq)
         return span
+
+    def _root_of(self, trace_id: Any) -> str | None:
+        for span in self.spans_by_id.values():
+            if span.trace_id == trace_id and span.parent_id is None:
+                return span.span_id
+        return None
 
     def _event(
         self, code: str, line: int, seq: int, parent_id: Any, target: Any, children=frozenset()
@@ -631,6 +643,8 @@ class RecordingClient(TraceClient):
         else:
             _, caught = self._call(getattr(super(), method), *args, **kwargs)
             codes = [w.code for w in caught]
+            if not codes and children & set(self.phantoms):
+                codes = ["TLC105"]  # what the runtime would say, had it made the phantom
         for code in codes:
             self.events.append(self._event(code, line, seq, None, target, children))
         if isinstance(target, str) and target not in self.ended:
@@ -647,8 +661,10 @@ class RecordingClient(TraceClient):
         bound = _SIGNATURES[method].bind(self, *args, **kwargs).arguments
         trace_id = bound.get("trace_id", bound.get("request_id"))
         known = any(s.trace_id == trace_id for s in open_spans)
-        if method == "end_trace":
-            return {s.name for s in open_spans if s.parent_id is None}
+        if method == "end_trace":  # the roots, and spans started without a parent
+            return {
+                s.name for s in open_spans if s.parent_id is None or getattr(s, "parentless", 0)
+            }
         return {s.name for s in open_spans if not known or s.trace_id == trace_id}
 
     def end_span(self, *args: Any, **kwargs: Any) -> None:
