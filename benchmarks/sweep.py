@@ -32,6 +32,7 @@ import sys
 import sysconfig
 import tempfile
 import time
+import warnings
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -52,11 +53,20 @@ class Tally:
     findings: int = 0
     tlc001: int = 0
     errors: list[tuple[str, str]] = field(default_factory=list)
+    shown: list[str] = field(default_factory=list)  # lifecycle findings, path:line: code
     times: list[tuple[float, str]] = field(default_factory=list)
     codes: dict[str, int] = field(default_factory=dict)
 
-    def add(self, path: str, seconds: float, codes: list[str], error: str | None) -> None:
+    def add(
+        self,
+        path: str,
+        seconds: float,
+        codes: list[str],
+        error: str | None,
+        where: list[str] | None = None,
+    ) -> None:
         self.files += 1
+        self.shown += where or []
         self.findings += len(codes)
         self.tlc001 += codes.count("TLC001")
         for code in codes:
@@ -77,6 +87,8 @@ class Tally:
         print(f"total lint time: {total:.1f} s")
         for path, error in self.errors[:20]:
             print(f"  INTERNAL ERROR {path}: {error}")
+        for line in self.shown[:40]:
+            print(f"  finding: {line}")
         print(f"slowest {slowest}:")
         for seconds, path in sorted(self.times, reverse=True)[:slowest]:
             print(f"  {seconds:8.3f} s  {path}")
@@ -97,8 +109,9 @@ def _on_alarm(signum: int, frame: object) -> None:
     raise _Timeout
 
 
-def _lint_one(path: str) -> tuple[str, float, list[str], str | None]:
-    """Lint one file (in a worker): (path, seconds, codes, internal error or None)."""
+def _lint_one(path: str) -> tuple[str, float, list[str], str | None, list[str]]:
+    """Lint one file (in a worker): (path, seconds, codes, internal error or None, the
+    lifecycle findings as ``path:line: CODE message``)."""
     _defeat_token_filter()
     options = LintOptions(enabled=ALL_RULES)
     signal.signal(signal.SIGALRM, _on_alarm)
@@ -108,13 +121,18 @@ def _lint_one(path: str) -> tuple[str, float, list[str], str | None]:
         result = lint_file(Path(path), options, apply_noqa=False)
         error = result.error
         codes = [f.code for f in result.findings]
+        where = [
+            f"{path}:{f.line}: {f.code} {f.message}"
+            for f in result.findings
+            if f.code not in ("TLC001", "TLC002")
+        ]
     except _Timeout:
-        error, codes = f"no result after {PER_FILE_TIMEOUT} s", []
+        error, codes, where = f"no result after {PER_FILE_TIMEOUT} s", [], []
     except BaseException as exc:  # noqa: BLE001 - a crash is what the sweep looks for
-        error, codes = f"escaped: {type(exc).__name__}: {exc}", []
+        error, codes, where = f"escaped: {type(exc).__name__}: {exc}", [], []
     finally:
         signal.alarm(0)
-    return path, time.perf_counter() - start, codes, error
+    return path, time.perf_counter() - start, codes, error, where
 
 
 def python_files(root: Path) -> Iterator[str]:
@@ -132,8 +150,10 @@ def sweep_files(paths: list[str], jobs: int) -> Tally:
         done: set[str] = set()
         try:
             with ProcessPoolExecutor(max_workers=jobs) as pool:
-                for path, seconds, codes, error in pool.map(_lint_one, remaining, chunksize=16):
-                    tally.add(path, seconds, codes, error)
+                for path, seconds, codes, error, where in pool.map(
+                    _lint_one, remaining, chunksize=16
+                ):
+                    tally.add(path, seconds, codes, error, where)
                     done.add(path)
                     if tally.files % 500 == 0:
                         print(f"  ... {tally.files} of {len(paths)} files", file=sys.stderr)
@@ -194,7 +214,9 @@ def sweep_programs(count: int) -> Tally:
                 error += "\n" + text
             tally.add(name, time.perf_counter() - start, codes, error)
 
-    lint_generated()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SyntaxWarning)  # hypothesmith's own compile()
+        lint_generated()
     return tally
 
 

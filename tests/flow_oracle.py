@@ -661,9 +661,14 @@ class RecordingClient(TraceClient):
         bound = _SIGNATURES[method].bind(self, *args, **kwargs).arguments
         trace_id = bound.get("trace_id", bound.get("request_id"))
         known = any(s.trace_id == trace_id for s in open_spans)
-        if method == "end_trace":  # the roots, and spans started without a parent
+        if method == "end_trace":  # the spans the linter sees without a parent: roots,
+            # spans started without one, spans under a helper's span
             return {
-                s.name for s in open_spans if s.parent_id is None or getattr(s, "parentless", 0)
+                s.name
+                for s in open_spans
+                if s.parent_id is None
+                or getattr(s, "parentless", False)
+                or s.parent_id in self.helper_ids
             }
         return {s.name for s in open_spans if not known or s.trace_id == trace_id}
 
