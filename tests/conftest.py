@@ -15,7 +15,7 @@ _COMMON = {
     "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
 }
 settings.register_profile("ci", max_examples=400, derandomize=True, **_COMMON)
-settings.register_profile("deep", max_examples=20_000, **_COMMON)
+settings.register_profile("deep", max_examples=10_000, **_COMMON)
 settings.load_profile("ci")  # the hypothesis plugin loads --hypothesis-profile after this
 
 

@@ -125,7 +125,9 @@ def _statement(g: _Gen, depth: int, bound: Bound, loop: int, in_try: int) -> tup
         kinds += ["start_span", "start_span", "end", "end", "end", "end_trace"]
         kinds += ["helper_start", "helper_end", "odd_id"]
     if depth < g.max_depth and g.budget > 2:
-        kinds += ["if", "if", "try", "for", "while", "scoped", "scoped", "scoped"]
+        kinds += ["if", "if", "try", "scoped", "scoped", "scoped"]
+        if loop <= LOOP_TRIPS:  # loops nest two deep at most: the paths multiply
+            kinds += ["for", "while"]
     kinds += ["return"] if depth > 0 else []
     kinds += ["break"] if loop else []
     kinds += ["raise"] if g.handlers else []
