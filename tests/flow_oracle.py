@@ -28,6 +28,7 @@ names of the module, bound by the executor.
 from __future__ import annotations
 
 import ast
+import dis
 import inspect
 import sys
 import warnings
@@ -418,7 +419,7 @@ class Choices:
         self.prefix = prefix
         self.taken: list[tuple[int, int]] = []  # (choice, number of options)
         self.raises_left = raise_bound
-        self.raise_seqs: list[int] = []  # the client's clock at each raise
+        self.raise_seqs: list[int] = []  # the client's clock whenever an exception passed
         self.clock: Callable[[], int] = lambda: 0
 
     def choose(self, options: int) -> int:
@@ -452,7 +453,6 @@ def _opaque_call(holder: list[Choices], name: str) -> Callable[[], None]:
         choices = holder[0]
         if choices.raises_left > 0 and choices.choose(2):
             choices.raises_left -= 1
-            choices.raise_seqs.append(choices.clock())
             raise Boom(name)
 
     return call
@@ -573,7 +573,10 @@ class RecordingClient(TraceClient):
         if parent_id in self.phantoms:  # refused before: reported there
             span: Any = Phantom(name, trace_id, parent_id, len(self.phantoms))
             self.phantoms[span.span_id] = span
-            if not self.phantoms[parent_id].is_open:
+            # The runtime's order of checks: a foreign parent before an ended one.
+            if self.phantoms[parent_id].trace_id != trace_id:
+                self.events.append(self._event("TLC202", line, seq, parent_id, None))
+            elif not self.phantoms[parent_id].is_open:
                 self.events.append(self._event("TLC105", line, seq, parent_id, None))
         else:
             try:
@@ -638,10 +641,15 @@ class RecordingClient(TraceClient):
         if line in self.literal_lines:
             self.meant |= self._meant(method, target, *args, **kwargs)
         self.end_lines.setdefault(target, []).append(line)
-        if phantom is not None:
-            codes = ["TLC105"] if children else []
-            codes = codes if phantom.is_open else ["TLC104"]
-            phantom.is_open = False
+        if phantom is not None:  # the runtime's checks, in its order
+            bound = _SIGNATURES[method].bind(self, *args, **kwargs).arguments
+            if bound.get("trace_id", bound.get("request_id")) != phantom.trace_id:
+                codes = ["TLC202"]  # and MLflow ends nothing
+            elif not phantom.is_open:
+                codes = ["TLC104"]
+            else:
+                codes = ["TLC105"] if children else []
+                phantom.is_open = False
         else:
             _, caught = self._call(getattr(super(), method), *args, **kwargs)
             codes = [w.code for w in caught]
@@ -706,6 +714,32 @@ class PathResult:
     start_lines: dict[str, int]  # span ID -> the line of its start
 
 
+_RERAISE = dis.opmap["RERAISE"]
+
+
+def _exception_tracer(choices: Choices) -> Callable[..., Any]:
+    """Notes the client's clock whenever an exception passes through the program's code
+    (an opaque call's, a ``raise``, a re-raise), caught there or not: a span open then
+    is on an exception path."""
+
+    def local(frame: Any, event: str, arg: Any) -> Any:
+        if event == "exception":
+            choices.raise_seqs.append(choices.clock())
+        elif event == "opcode" and frame.f_code.co_code[frame.f_lasti] == _RERAISE:
+            # A bare ``raise``, or the end of a ``finally`` on the way out: Python 3.11
+            # sends no "exception" event for a re-raise.
+            choices.raise_seqs.append(choices.clock())
+        return local
+
+    def tracer(frame: Any, event: str, arg: Any) -> Any:
+        if frame.f_code.co_filename != FILENAME:
+            return None
+        frame.f_trace_opcodes = True
+        return local
+
+    return tracer
+
+
 class TooManyPaths(Exception):
     pass
 
@@ -731,10 +765,14 @@ def explore(program: Program, max_paths: int = 20_000) -> list[PathResult]:
         namespace["client"] = client
         choices.clock = client.clock
         escaped = False
+        previous = sys.gettrace()
+        sys.settrace(_exception_tracer(choices))
         try:
             namespace["main"]()
         except Exception:  # what escapes main(), as its caller would
             escaped = True
+        finally:
+            sys.settrace(previous)
         leaked = client.open_spans()
         results.append(
             PathResult(
