@@ -10,8 +10,8 @@ finds an internal error, a traceback or an input over the time limit).
    that every file is parsed and analysed. Prints files, findings, internal errors (must
    be 0), TLC001 count and the slowest files with their times.
 2. ``programs``: N programs written by hypothesmith (the ``sweep`` extra), each linted as
-   it is and again after a prelude that starts a trace and a span at module level (so that
-   the flow analysis walks the generated statements with spans open).
+   it is and again between a prelude that starts a trace and a span at module level and
+   their ends (so that the flow analysis walks the generated statements with spans open).
 3. ``adversarial``: inputs written by this script (deep nesting, huge functions, many
    branches, odd bytes and line endings, an empty file, a directory named ``x.py``, a
    symlink loop, an unreadable file), each checked by the command line in a subprocess:
@@ -176,6 +176,7 @@ PRELUDE = (
     'root = client.start_trace("sweep")\n'
     'span = client.start_span("step", root.trace_id, root.span_id)\n'
 )
+POSTLUDE = "\nclient.end_span(root.trace_id, span.span_id)\nclient.end_trace(root.trace_id)\n"
 
 
 def sweep_programs(count: int) -> Tally:
@@ -201,7 +202,7 @@ def sweep_programs(count: int) -> Tally:
     @given(hypothesmith.from_grammar())
     def lint_generated(source: str) -> None:
         number[0] += 1
-        for label, text in (("plain", source), ("prelude", PRELUDE + source)):
+        for label, text in (("plain", source), ("prelude", PRELUDE + source + POSTLUDE)):
             name = f"<hypothesmith #{number[0]} {label}>"
             start = time.perf_counter()
             try:
