@@ -779,10 +779,7 @@ def _install(g: Guard) -> None:
 
     g._trace_manager = InMemoryTraceManager
     g._noop_trace_id = NO_OP_SPAN_TRACE_ID
-    if _patches:  # installed before (and restored): reuse the same wrappers
-        for owner, name, _original, wrapper in _patches:
-            setattr(owner, name, wrapper)
-        return
+    # The originals are whatever is installed now (another patch, a test's recorder...)
     no_context = fluent.start_span_no_context
     originals = {
         "start_trace": MlflowClient.__dict__["start_trace"],
@@ -805,6 +802,7 @@ def _install(g: Guard) -> None:
     for module in (mlflow, sys.modules.get("mlflow.tracing"), fluent):
         if module is not None and getattr(module, "start_span_no_context", None) is no_context:
             targets.append((module, "start_span_no_context", "start_span_no_context"))
+    _patches.clear()
     for owner, name, key in targets:
         wrapper = functools.wraps(originals[key])(wrappers[key])
         _patches.append((owner, name, originals[key], wrapper))
