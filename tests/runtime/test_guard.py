@@ -81,7 +81,7 @@ def test_guard_patches_and_unguard_restores_everything(store: tuple[Any, str]) -
     g = lr.guard()
     assert lr.active_guard() is g
     during = [owner.__dict__[name] for owner, name in targets()]
-    assert all(a is not b for a, b in zip(before, during))
+    assert all(a is not b for a, b in zip(before, during, strict=True))
     assert lr.guard() is g  # guarding twice: the same guard, nothing wrapped twice
     assert [owner.__dict__[name] for owner, name in targets()] == during
     with pytest.warns(RuntimeWarning, match="already installed"):

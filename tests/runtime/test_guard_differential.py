@@ -148,7 +148,7 @@ def test_raise_mode_refuses_what_trace_client_refuses_and_forwards_the_rest(
     # the same program unguarded, without the refused calls: MLflow gets the same calls
     recorder.calls.clear()
     recorder._symbols.clear()
-    accepted = [op for op, codes in zip(ops, got) if codes is None]
+    accepted = [op for op, codes in zip(ops, got, strict=True) if codes is None]
     assert run(client, accepted, exp) == [None] * len(accepted)
     assert guarded_calls == recorder.calls
 
