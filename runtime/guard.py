@@ -82,6 +82,7 @@ _now = time.time_ns
 _getframe = sys._getframe
 _UNKNOWN = (UnknownTraceError, UnknownSpanError)
 _MISSING: Any = object()
+_NO_SELF: Any = object()  # a forwarded function without ``self``
 
 
 def _is_mlflow(module: Any) -> bool:
@@ -94,6 +95,24 @@ Site = tuple[str, int, str]  # (file, line, function)
 def _site(frame: Any) -> Site:
     code = frame.f_code
     return code.co_filename, frame.f_lineno, code.co_name
+
+
+#: where a span was started, kept cheaply: (code object, instruction offset)
+RawSite = tuple[Any, int]
+
+
+def _resolve(raw: RawSite | None) -> Site | None:
+    """``(file, line, function)`` of a :data:`RawSite` (the line found only when needed)."""
+    if raw is None:
+        return None
+    code, lasti = raw
+    line = code.co_firstlineno
+    for start, end, lineno in code.co_lines():
+        if start <= lasti < end:
+            if lineno is not None:
+                line = lineno
+            break
+    return code.co_filename, line, code.co_name
 
 
 def _where(site: Site | None) -> str:
@@ -147,7 +166,7 @@ class Guard:
         #: checked calls that named a span the guard did not see start (adopted)
         self.unguarded = 0
         self.unguarded_names: dict[str, int] = {}
-        self._sites: dict[str, Site] = {}  # span ID -> where a guarded span was started
+        self._sites: dict[str, RawSite] = {}  # span ID -> where a guarded span was started
         self._adopted: set[str] = set()  # span IDs imported from MLflow
         self._pending: dict[str, int] = {}  # parent span ID -> child starts in flight
         self._file: IO[str] | None = None
@@ -216,7 +235,8 @@ class Guard:
                     mine,
                     "TLC102",
                 )
-                self._report(err, self._sites.get(mine[0].span_id, ("?", 0, "?")), "evict", False)
+                site = _resolve(self._sites.get(mine[0].span_id)) or ("?", 0, "?")
+                self._report(err, site, "evict", False)
 
     # --- reading ---------------------------------------------------------------------
 
@@ -225,11 +245,12 @@ class Guard:
         (spans it adopted from MLflow are not listed)."""
         with self.core.lock:
             adopted, sites = self._adopted, self._sites
-            return [
+            raw = [
                 (s, sites.get(s.span_id))
                 for s in self.core.open_spans()
                 if s.span_id not in adopted
             ]
+        return [(s, _resolve(r)) for s, r in raw]
 
     def _describe_open(self, spans: list[Span]) -> str:
         by_trace: dict[str, list[Span]] = {}
@@ -238,7 +259,8 @@ class Guard:
         parts = []
         for tid, ss in by_trace.items():
             listed = ", ".join(
-                f"{s.name!r} ({s.span_id}, started at {_where(self._sites.get(s.span_id))})"
+                f"{s.name!r} ({s.span_id}, started at "
+                f"{_where(_resolve(self._sites.get(s.span_id)))})"
                 for s in ss[:10]
             )
             more = f" and {len(ss) - 10} more" if len(ss) > 10 else ""
@@ -384,9 +406,15 @@ class Guard:
         return True
 
     # --- the checked calls -----------------------------------------------------------
+    # ``orig(obj, *args, **kwargs)`` (``orig(*args, **kwargs)`` when ``obj`` is _NO_SELF)
+    # forwards the call unchanged; ``frame`` is the caller's.
 
-    def start_trace(self, name: Any, span_type: Any, site: Site, forward: Callable[[], Any]) -> Any:
-        live = forward()  # nothing to check before a new trace
+    def start_trace(
+        self, name: Any, span_type: Any, frame: Any, orig: Any, obj: Any, args: Any, kwargs: Any
+    ) -> Any:
+        site = (frame.f_code, frame.f_lasti)
+        # nothing to check before a new trace
+        live = orig(*args, **kwargs) if obj is _NO_SELF else orig(obj, *args, **kwargs)
         try:
             tid, sid = live.trace_id, live.span_id
             t0 = live.start_time_ns
@@ -414,36 +442,41 @@ class Guard:
         trace_id: Any,
         parent_id: Any,
         span_type: Any,
-        site: Site,
+        frame: Any,
         call: str,
-        forward: Callable[[], Any],
+        orig: Any,
+        obj: Any,
+        args: Any,
+        kwargs: Any,
     ) -> Any:
+        site = (frame.f_code, frame.f_lasti)
         core = self.core
-        adopted = counted = reserved = False
+        adopted = reserved = False
         while True:
             with core.lock:
-                if not counted:
+                if not adopted:
                     self.checked += 1
-                    counted = True
                 trace, parent, err, ok = core.check_start_span(name, trace_id, parent_id)
-                if not (isinstance(err, _UNKNOWN) and not adopted):
-                    if parent is not None and parent.span_id in self._adopted:
-                        self._count_unguarded([parent.name])
-                    if parent is not None and (err is None or (ok and not self._raise)):
+                if adopted or not isinstance(err, _UNKNOWN):
+                    if parent is not None:
                         pid = parent.span_id
-                        self._pending[pid] = self._pending.get(pid, 0) + 1
-                        reserved = True
+                        if pid in self._adopted:
+                            self._count_unguarded([parent.name])
+                        if err is None or (ok and not self._raise):
+                            pending = self._pending
+                            pending[pid] = pending.get(pid, 0) + 1
+                            reserved = True
                     break
             adopted = True
             self._adopt(trace_id, parent_id)  # then checked again
         if err is not None:
-            self._report(err, site, call)  # raise mode: raises, nothing reserved
+            self._report(err, _site(frame), call)  # raise mode: raises, nothing reserved
         if not reserved:
-            return forward()
+            return orig(*args, **kwargs) if obj is _NO_SELF else orig(obj, *args, **kwargs)
         assert trace is not None and parent is not None
-        live = None
+        live = sid = None
         try:
-            live = forward()
+            live = orig(*args, **kwargs) if obj is _NO_SELF else orig(obj, *args, **kwargs)
             sid = live.span_id
             t0 = live.start_time_ns
             if live.trace_id != trace.trace_id:
@@ -454,12 +487,12 @@ class Guard:
                 raise
         finally:
             with core.lock:
-                pid = parent.span_id
-                left = self._pending[pid] - 1
+                pending = self._pending
+                left = pending[pid] - 1
                 if left:
-                    self._pending[pid] = left
+                    pending[pid] = left
                 else:
-                    del self._pending[pid]
+                    del pending[pid]
                 if sid is not None and core.open_traces.get(trace.trace_id) is trace:
                     if sid not in core.spans:
                         core.add_span(trace, parent, name, sid, span_type, None, None, t0, None)
@@ -477,63 +510,67 @@ class Guard:
         is_trace: bool,
         status: Any,
         end_time_ns: Any,
-        site: Site,
+        frame: Any,
         call: str,
-        forward: Callable[[], Any],
+        orig: Any,
+        obj: Any,
+        args: Any,
+        kwargs: Any,
     ) -> Any:
         if status is None:  # LiveSpan.end's default: keep the status, OK unless ERROR
-            st: Any = ("OK", "")
-        elif status.__class__ is str and status in ("OK", "ERROR"):
-            st = (status, "")
+            status, description = "OK", ""
+        elif status.__class__ is str and (status == "OK" or status == "ERROR"):
+            description = ""
         else:
             st = normalize_status(status)
-        core = self.core
-        if not isinstance(st, tuple):
-            with core.lock:
-                self.checked += 1
-            self._report(st, site, call)  # raise: refused; else MLflow leaves it open
-            return forward()
-        status, description = st
-        if status == "UNSET":
-            status = ENDED_UNSET_STATUS
+            if not isinstance(st, tuple):
+                with self.core.lock:
+                    self.checked += 1
+                # raise mode: refused; else MLflow logs it and leaves the span open
+                self._report(st, _site(frame), call)
+                return orig(*args, **kwargs) if obj is _NO_SELF else orig(obj, *args, **kwargs)
+            status, description = st
+            if status == "UNSET":
+                status = ENDED_UNSET_STATUS
         if end_time_ns is None or type(end_time_ns) is not int:
             end_time_ns = _now()
-        adopted = counted = False
+        core = self.core
+        adopted = False
         while True:
             with core.lock:
-                if not counted:
+                if not adopted:
                     self.checked += 1
-                    counted = True
                 if is_trace:
                     trace, err, ok = core.check_end_trace(trace_id)
                     span = None if trace is None else trace.root
                 else:
                     trace, span, err, ok = core.check_end_span(trace_id, span_id)
-                if isinstance(err, _UNKNOWN) and not adopted:
-                    adopted = True
-                else:
+                if adopted or not isinstance(err, _UNKNOWN):
                     if span is not None:
-                        if err is None and self._pending.get(span.span_id):
-                            err = OpenChildrenError(
-                                f"{call}: span {span.name!r} ({span.span_id}) ended while a "
-                                "child span of it is being started in another thread"
-                            )
-                            ok = True
-                        elif err is not None and self._adopted:
-                            err = self._unless_only_adopted(err, trace, span)
-                        if span.span_id in self._adopted:
-                            self._count_unguarded([span.name])
-                    if span is not None and (err is None or (ok and not self._raise)):
-                        assert trace is not None
                         sid = span.span_id
-                        core.end(trace, span, None, None, status, description, end_time_ns)
-                        self._sites.pop(sid, None)
-                        self._adopted.discard(sid)
+                        if err is None:
+                            if self._pending and self._pending.get(sid):
+                                err = OpenChildrenError(
+                                    f"{call}: span {span.name!r} ({sid}) ended while a child "
+                                    "span of it is being started in another thread"
+                                )
+                        elif self._adopted:
+                            err = self._unless_only_adopted(err, trace, span)
+                        if err is None or (ok and not self._raise):
+                            assert trace is not None
+                            core.end(trace, span, None, None, status, description, end_time_ns)
+                            self._sites.pop(sid, None)
+                            if self._adopted and sid in self._adopted:
+                                self._adopted.discard(sid)
+                                self._count_unguarded([span.name])
+                        elif sid in self._adopted:
+                            self._count_unguarded([span.name])
                     break
+            adopted = True
             self._adopt(trace_id, None if is_trace else span_id)  # then checked again
         if err is not None:
-            self._report(err, site, call)  # raise mode: raises, nothing changed
-        return forward()
+            self._report(err, _site(frame), call)  # raise mode: raises, nothing changed
+        return orig(*args, **kwargs) if obj is _NO_SELF else orig(obj, *args, **kwargs)
 
     def _unless_only_adopted(
         self, err: LifecycleError, trace: Trace | None, span: Span
@@ -616,6 +653,15 @@ def _trace_id_arg(args: tuple[Any, ...], kwargs: dict[str, Any], pos: int) -> An
     return tid
 
 
+#: module name -> whether it is MLflow's own (``mlflow`` or ``mlflow.*``), filled as seen
+_INTERNAL: dict[Any, bool] = {}
+
+
+def _classify(module: Any) -> bool:
+    internal = _INTERNAL[module] = _is_mlflow(module)
+    return internal
+
+
 def _make_wrappers(originals: dict[str, Any], noop_trace_id: str) -> dict[str, Callable[..., Any]]:
     o_start_trace = originals["start_trace"]
     o_start_span = originals["start_span"]
@@ -623,60 +669,96 @@ def _make_wrappers(originals: dict[str, Any], noop_trace_id: str) -> dict[str, C
     o_end_trace = originals["end_trace"]
     o_no_context = originals["start_span_no_context"]
     o_live_end = originals["LiveSpan.end"]
+    internal_of = _INTERNAL.get
+
+    # Each wrapper: not guarded, or called from MLflow's own code -> straight through.
+    # The positional fast paths avoid helper calls on the hot path.
 
     def start_trace(self: Any, *args: Any, **kwargs: Any) -> Any:
         g = _active
+        if g is None:
+            return o_start_trace(self, *args, **kwargs)
         frame = _getframe(1)
-        if g is None or _is_mlflow(frame.f_globals.get("__name__")):
+        mod = frame.f_globals.get("__name__")
+        if internal_of(mod) or (mod not in _INTERNAL and _classify(mod)):
             return o_start_trace(self, *args, **kwargs)
         name = _arg(args, kwargs, 0, "name", None)
         span_type = _arg(args, kwargs, 1, "span_type", "UNKNOWN")
-        return g.start_trace(
-            name, span_type, _site(frame), lambda: o_start_trace(self, *args, **kwargs)
-        )
+        return g.start_trace(name, span_type, frame, o_start_trace, self, args, kwargs)
 
     def start_span(self: Any, *args: Any, **kwargs: Any) -> Any:
         g = _active
-        frame = _getframe(1)
-        if g is None or _is_mlflow(frame.f_globals.get("__name__")):
+        if g is None:
             return o_start_span(self, *args, **kwargs)
-        tid = _trace_id_arg(args, kwargs, 1)
+        frame = _getframe(1)
+        mod = frame.f_globals.get("__name__")
+        if internal_of(mod) or (mod not in _INTERNAL and _classify(mod)):
+            return o_start_span(self, *args, **kwargs)
+        n = len(args)
+        if n >= 3 and not kwargs:
+            name, tid, pid = args[0], args[1], args[2]
+            span_type = args[3] if n > 3 else "UNKNOWN"
+        else:
+            name = _arg(args, kwargs, 0, "name", None)
+            tid = _trace_id_arg(args, kwargs, 1)
+            pid = _arg(args, kwargs, 2, "parent_id", None)
+            span_type = _arg(args, kwargs, 3, "span_type", "UNKNOWN")
         if tid is _MISSING or tid == noop_trace_id:
             return o_start_span(self, *args, **kwargs)
         return g.start_child(
-            _arg(args, kwargs, 0, "name", None),
+            name,
             tid,
-            _arg(args, kwargs, 2, "parent_id", None),
-            _arg(args, kwargs, 3, "span_type", "UNKNOWN"),
-            _site(frame),
+            pid,
+            span_type,
+            frame,
             "MlflowClient.start_span",
-            lambda: o_start_span(self, *args, **kwargs),
+            o_start_span,
+            self,
+            args,
+            kwargs,
         )
 
     def end_span(self: Any, *args: Any, **kwargs: Any) -> Any:
         g = _active
-        frame = _getframe(1)
-        if g is None or _is_mlflow(frame.f_globals.get("__name__")):
+        if g is None:
             return o_end_span(self, *args, **kwargs)
-        tid = _trace_id_arg(args, kwargs, 0)
-        sid = _arg(args, kwargs, 1, "span_id", _MISSING)
+        frame = _getframe(1)
+        mod = frame.f_globals.get("__name__")
+        if internal_of(mod) or (mod not in _INTERNAL and _classify(mod)):
+            return o_end_span(self, *args, **kwargs)
+        n = len(args)
+        if n >= 2 and not kwargs:
+            tid, sid = args[0], args[1]
+            status = args[4] if n > 4 else "OK"
+            end_ns = args[5] if n > 5 else None
+        else:
+            tid = _trace_id_arg(args, kwargs, 0)
+            sid = _arg(args, kwargs, 1, "span_id", _MISSING)
+            status = _arg(args, kwargs, 4, "status", "OK")
+            end_ns = _arg(args, kwargs, 5, "end_time_ns", None)
         if tid is _MISSING or sid is _MISSING or tid == noop_trace_id:
             return o_end_span(self, *args, **kwargs)
         return g.end(
             tid,
             sid,
             False,
-            _arg(args, kwargs, 4, "status", "OK"),
-            _arg(args, kwargs, 5, "end_time_ns", None),
-            _site(frame),
+            status,
+            end_ns,
+            frame,
             "MlflowClient.end_span",
-            lambda: o_end_span(self, *args, **kwargs),
+            o_end_span,
+            self,
+            args,
+            kwargs,
         )
 
     def end_trace(self: Any, *args: Any, **kwargs: Any) -> Any:
         g = _active
+        if g is None:
+            return o_end_trace(self, *args, **kwargs)
         frame = _getframe(1)
-        if g is None or _is_mlflow(frame.f_globals.get("__name__")):
+        mod = frame.f_globals.get("__name__")
+        if internal_of(mod) or (mod not in _INTERNAL and _classify(mod)):
             return o_end_trace(self, *args, **kwargs)
         tid = _trace_id_arg(args, kwargs, 0)
         if tid is _MISSING or tid == noop_trace_id:
@@ -687,23 +769,27 @@ def _make_wrappers(originals: dict[str, Any], noop_trace_id: str) -> dict[str, C
             True,
             _arg(args, kwargs, 3, "status", "OK"),
             _arg(args, kwargs, 4, "end_time_ns", None),
-            _site(frame),
+            frame,
             "MlflowClient.end_trace",
-            lambda: o_end_trace(self, *args, **kwargs),
+            o_end_trace,
+            self,
+            args,
+            kwargs,
         )
 
     def start_span_no_context(*args: Any, **kwargs: Any) -> Any:
         g = _active
+        if g is None:
+            return o_no_context(*args, **kwargs)
         frame = _getframe(1)
-        if g is None or _is_mlflow(frame.f_globals.get("__name__")):
+        mod = frame.f_globals.get("__name__")
+        if internal_of(mod) or (mod not in _INTERNAL and _classify(mod)):
             return o_no_context(*args, **kwargs)
         name = _arg(args, kwargs, 0, "name", None)
         span_type = _arg(args, kwargs, 1, "span_type", "UNKNOWN")
         parent = _arg(args, kwargs, 2, "parent_span", None)
         if parent is None:
-            return g.start_trace(
-                name, span_type, _site(frame), lambda: o_no_context(*args, **kwargs)
-            )
+            return g.start_trace(name, span_type, frame, o_no_context, _NO_SELF, args, kwargs)
         try:
             tid = parent.trace_id
             pid = parent.__dict__.get(_TAG) or parent.span_id
@@ -716,9 +802,12 @@ def _make_wrappers(originals: dict[str, Any], noop_trace_id: str) -> dict[str, C
             tid,
             pid,
             span_type,
-            _site(frame),
+            frame,
             "mlflow.start_span_no_context",
-            lambda: o_no_context(*args, **kwargs),
+            o_no_context,
+            _NO_SELF,
+            args,
+            kwargs,
         )
 
     def end(
@@ -729,14 +818,17 @@ def _make_wrappers(originals: dict[str, Any], noop_trace_id: str) -> dict[str, C
         end_time_ns: Any = None,
     ) -> Any:
         g = _active
-        frame = _getframe(1)
         if g is None:
             return o_live_end(self, outputs, attributes, status, end_time_ns)
+        frame = _getframe(1)
         sid = self.__dict__.get(_TAG)
-        if _is_mlflow(frame.f_globals.get("__name__")):
+        mod = frame.f_globals.get("__name__")
+        if internal_of(mod) or (mod not in _INTERNAL and _classify(mod)):
             result = o_live_end(self, outputs, attributes, status, end_time_ns)
-            if sid is not None and self.end_time_ns is not None:
-                g.mirror_end(sid)
+            if sid is not None:  # MLflow ended a span the guard knows: keep in step
+                span = g.core.spans.get(sid)
+                if span is not None and span.end_time_ns is None and self.end_time_ns is not None:
+                    g.mirror_end(sid)
             return result
         try:
             tid = self.trace_id
@@ -752,9 +844,12 @@ def _make_wrappers(originals: dict[str, Any], noop_trace_id: str) -> dict[str, C
             False,
             status,
             end_time_ns,
-            _site(frame),
+            frame,
             "LiveSpan.end",
-            lambda: o_live_end(self, outputs, attributes, status, end_time_ns),
+            o_live_end,
+            self,
+            (outputs, attributes, status, end_time_ns),
+            {},
         )
 
     return {
