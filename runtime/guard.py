@@ -72,7 +72,8 @@ __all__ = [
 ]
 
 GUARD_MODES = ("raise", "warn", "record")
-#: attribute set on MLflow ``LiveSpan`` objects the guard tracks (their span ID)
+#: attribute set on the MLflow ``LiveSpan`` objects whose ``end()`` MLflow itself may call
+#: (spans from ``start_span_no_context``, adopted spans): their span ID
 _TAG = "_lifecycle_guard_id"
 #: violations kept in memory per guard (all of them go to ``record_path``)
 MAX_KEPT_VIOLATIONS = 10_000
@@ -410,7 +411,15 @@ class Guard:
     # forwards the call unchanged; ``frame`` is the caller's.
 
     def start_trace(
-        self, name: Any, span_type: Any, frame: Any, orig: Any, obj: Any, args: Any, kwargs: Any
+        self,
+        name: Any,
+        span_type: Any,
+        frame: Any,
+        orig: Any,
+        obj: Any,
+        args: Any,
+        kwargs: Any,
+        tag: bool = False,
     ) -> Any:
         site = (frame.f_code, frame.f_lasti)
         # nothing to check before a new trace
@@ -431,7 +440,8 @@ class Guard:
                 name, tid, sid, span_type, None, None, t0, None, None, None, None
             )
             self._sites[sid] = site
-        _tag(live, sid)
+        if tag:
+            _tag(live, sid)
         if evicted:
             self._report_evicted(evicted)
         return live
@@ -448,6 +458,7 @@ class Guard:
         obj: Any,
         args: Any,
         kwargs: Any,
+        tag: bool = False,
     ) -> Any:
         site = (frame.f_code, frame.f_lasti)
         core = self.core
@@ -499,7 +510,7 @@ class Guard:
                         self._sites[sid] = site
                     else:
                         sid = None
-        if sid is not None:
+        if tag and sid is not None:
             _tag(live, sid)
         return live
 
@@ -789,7 +800,7 @@ def _make_wrappers(originals: dict[str, Any], noop_trace_id: str) -> dict[str, C
         span_type = _arg(args, kwargs, 1, "span_type", "UNKNOWN")
         parent = _arg(args, kwargs, 2, "parent_span", None)
         if parent is None:
-            return g.start_trace(name, span_type, frame, o_no_context, _NO_SELF, args, kwargs)
+            return g.start_trace(name, span_type, frame, o_no_context, _NO_SELF, args, kwargs, True)
         try:
             tid = parent.trace_id
             pid = parent.__dict__.get(_TAG) or parent.span_id
@@ -808,6 +819,7 @@ def _make_wrappers(originals: dict[str, Any], noop_trace_id: str) -> dict[str, C
             _NO_SELF,
             args,
             kwargs,
+            True,
         )
 
     def end(
