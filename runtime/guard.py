@@ -1033,3 +1033,49 @@ def report() -> list[Violation]:
     """The violations of the active guard (or of the last one), in order."""
     g = _active or _last
     return [] if g is None else list(g.violations)
+
+
+# --- running a program under the guard ---------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m lifecycle_runtime [options] (script.py | -m module) [args...]``:
+    run a program under :func:`guard` with no change to it, then :func:`unguard` (its leak
+    check in the chosen mode, and the summary line of ``--record``)."""
+    import argparse
+    import runpy
+
+    ap = argparse.ArgumentParser(
+        prog="python -m lifecycle_runtime",
+        description="Run a Python program with its MLflow tracing calls checked in place.",
+    )
+    ap.add_argument("--on-violation", choices=GUARD_MODES, default=None)
+    ap.add_argument("--policy", choices=POLICIES, default="nesting")
+    ap.add_argument(
+        "--record",
+        metavar="FILE.jsonl",
+        default=None,
+        help="append violations and a summary as JSON lines (implies --on-violation record)",
+    )
+    ap.add_argument("-m", dest="module", default=None, help="run a module, as python -m does")
+    ap.add_argument("target", nargs=argparse.REMAINDER, help="script.py [args...]")
+    args = ap.parse_args(argv)
+    if args.module is None and not args.target:
+        ap.error("give a script or -m module")
+    mode = args.on_violation or ("record" if args.record else "raise")
+    code = 0
+    with guarded(on_violation=mode, policy=args.policy, record_path=args.record):
+        try:
+            if args.module is not None:
+                sys.argv = [args.module, *args.target]
+                runpy.run_module(args.module, run_name="__main__", alter_sys=True)
+            else:
+                sys.argv = list(args.target)
+                runpy.run_path(args.target[0], run_name="__main__")
+        except SystemExit as e:
+            if isinstance(e.code, int) or e.code is None:
+                code = e.code or 0
+            else:  # a message, as sys.exit("...") prints it
+                print(e.code, file=sys.stderr)
+                code = 1
+    return code

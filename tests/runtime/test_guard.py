@@ -4,6 +4,7 @@ record file and its report command."""
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 import sys
@@ -363,7 +364,9 @@ def test_an_unguarded_span_left_open_is_not_a_leak(store: tuple[Any, str]) -> No
     client.end_trace(old.trace_id)
 
 
-def test_mlflows_own_spans_are_never_reported(rec: Recorder, store: tuple[Any, str]) -> None:
+def test_mlflows_own_spans_are_never_reported(
+    rec: Recorder, store: tuple[Any, str], fluent_experiment: str
+) -> None:
     client, exp = store
 
     @mlflow.trace
@@ -371,7 +374,6 @@ def test_mlflows_own_spans_are_never_reported(rec: Recorder, store: tuple[Any, s
         return x + 1
 
     g = lr.guard()
-    mlflow.set_experiment(experiment_id=exp)
     with mlflow.start_span("fluent") as parent:
         assert traced(1) == 2
         child = client.start_span("client-child", parent.trace_id, parent.span_id)
@@ -385,9 +387,10 @@ def test_mlflows_own_spans_are_never_reported(rec: Recorder, store: tuple[Any, s
     assert lr.unguard() is g
 
 
-def test_a_client_span_under_a_fluent_parent_left_open_is_a_leak(store: tuple[Any, str]) -> None:
+def test_a_client_span_under_a_fluent_parent_left_open_is_a_leak(
+    store: tuple[Any, str], fluent_experiment: str
+) -> None:
     client, exp = store
-    mlflow.set_experiment(experiment_id=exp)
     with pytest.raises(LeakError, match="'orphan'"):
         with lr.guarded():
             with mlflow.start_span("fluent") as parent:
@@ -408,3 +411,103 @@ def test_tracing_disabled_no_op_spans_pass_through(store: tuple[Any, str]) -> No
         mlflow.tracing.enable()
     assert g.violations == [] and g.open_spans() == []
     lr.unguard()
+
+
+# --- running a program under the guard, record then read ----------------------------------
+
+APP = """
+import sys
+import mlflow
+
+mlflow.set_tracking_uri(sys.argv[1])
+c = mlflow.MlflowClient()
+root = c.start_trace("app")
+step = c.start_span("step", root.trace_id, root.span_id)
+c.end_span(root.trace_id, step.span_id)
+c.end_span(root.trace_id, step.span_id)  # second end
+c.start_span("left open", root.trace_id, root.span_id)  # never ended
+sys.exit(3)
+"""
+
+
+def lines_of(text: str, *markers: str) -> list[int]:
+    lines = text.splitlines()
+    return [next(i for i, t in enumerate(lines, 1) if t.endswith(f"# {m}")) for m in markers]
+
+
+def test_a_program_runs_under_the_guard_unchanged_and_its_record_reads_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = tmp_path / "app.py"
+    app.write_text(APP)
+    record = tmp_path / "guard.jsonl"
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    monkeypatch.setenv("MLFLOW_ENABLE_ASYNC_TRACE_LOGGING", "false")
+    monkeypatch.delenv("MLFLOW_EXPERIMENT_ID", raising=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "lifecycle_runtime", "--record", str(record), str(app)]
+        + [(tmp_path / "mlruns").as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 3, done.stderr  # the program's own exit status
+    second, left = lines_of(APP, "second end", "never ended")
+    report = subprocess.run(
+        [sys.executable, "-m", "lifecycle_runtime.report", str(record)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert report.returncode == 1
+    out = report.stdout.splitlines()
+    assert out[0] == (
+        "3 violation(s) (TLC101: 1, TLC102: 1, TLC104: 1) in 1 guarded run(s), 5 call(s) checked"
+    )
+    assert f"{app}:{second}: TLC104 end_span: span 'step'" in report.stdout
+    assert f"{app}:{left}: TLC101 span 'left open'" in report.stdout
+
+
+def test_a_record_guard_still_installed_at_exit_writes_its_leaks_and_summary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    record = tmp_path / "guard.jsonl"
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    monkeypatch.delenv("MLFLOW_EXPERIMENT_ID", raising=False)
+    code = (
+        "import sys, lifecycle_runtime, mlflow\n"
+        f"mlflow.set_tracking_uri({(tmp_path / 'mlruns').as_uri()!r})\n"
+        f"lifecycle_runtime.guard(on_violation='record', record_path={str(record)!r})\n"
+        "mlflow.MlflowClient().start_trace('abandoned')\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+    records = [json.loads(line) for line in record.read_text().splitlines()]
+    assert [(r["kind"], r.get("code")) for r in records] == [
+        ("violation", "TLC102"),
+        ("summary", None),
+    ]
+    assert records[0]["line"] == 4 and records[-1]["open"] == 1
+
+
+def test_guarded_inside_an_active_guard_leaves_it_installed(store: tuple[Any, str]) -> None:
+    g = lr.guard()
+    with lr.guarded() as inner:
+        assert inner is g
+    assert lr.active_guard() is g
+    lr.unguard()
+
+
+def test_unguard_leaves_a_patch_installed_on_top_alone(store: tuple[Any, str]) -> None:
+    client, exp = store
+    real = mlflow.MlflowClient.__dict__["start_trace"]
+    lr.guard()
+    ours = mlflow.MlflowClient.__dict__["start_trace"]
+    on_top = functools.wraps(ours)(lambda self, *a, **k: ours(self, *a, **k))
+    mlflow.MlflowClient.start_trace = on_top
+    try:
+        lr.unguard()
+        assert mlflow.MlflowClient.__dict__["start_trace"] is on_top
+        root = client.start_trace("through", experiment_id=exp)  # the guard passes it through
+        client.end_trace(root.trace_id)
+    finally:
+        mlflow.MlflowClient.start_trace = real

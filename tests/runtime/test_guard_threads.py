@@ -188,7 +188,7 @@ def test_asyncio_tasks_interleave_their_traces(store: tuple[Any, str]) -> None:
 
 
 def test_asyncio_task_that_breaks_the_contract_is_reported_at_its_line(
-    store: tuple[Any, str],
+    store: tuple[Any, str], fluent_experiment: str
 ) -> None:
     client, exp = store
     g = lr.guard(on_violation="record")
@@ -210,7 +210,6 @@ def test_asyncio_task_that_breaks_the_contract_is_reported_at_its_line(
     async def main() -> None:
         await asyncio.gather(good(), bad(), good())
 
-    mlflow.set_experiment(experiment_id=exp)
     asyncio.run(main())
     (v,) = g.violations
     assert v.code == "TLC104" and v.function == "bad" and v.file == __file__
