@@ -170,3 +170,42 @@ def test_bad_policy_is_a_usage_error(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*lifecycle_guard_policy must be nesting or lifo, not 'fifo'*"])
+
+
+FIXTURE_TESTS = """
+import mlflow
+import pytest
+
+
+@pytest.fixture
+def traced():
+    c = mlflow.MlflowClient()
+    root = c.start_trace("fixture")
+    yield root
+    c.end_trace(root.trace_id)
+    try:
+        c.end_trace(root.trace_id)  # teardown-double-end
+    except Exception:
+        pass
+
+
+def test_uses_a_fixture_that_breaks_the_contract_in_teardown(traced):
+    assert traced.name == "fixture"
+"""
+
+
+def test_fixture_violations_are_listed_under_the_test(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(CONFTEST)
+    pytester.makepyfile(test_fix=FIXTURE_TESTS)
+    result = pytester.runpytest("--lifecycle-guard", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)  # the call itself was clean
+    text = (pytester.path / "test_fix.py").read_text().splitlines()
+    line = next(i for i, t in enumerate(text, 1) if t.endswith("# teardown-double-end"))
+    result.stdout.fnmatch_lines(
+        [
+            "*= lifecycle guard =*",
+            "test_fix.py::test_uses_a_fixture_that_breaks_the_contract_in_teardown",
+            f"  {pytester.path / 'test_fix.py'}:{line}: TLC104 end_trace: *",
+            "* 1 violation(s) and 0 leak(s) in 1 test(s);*",
+        ]
+    )
