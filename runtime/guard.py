@@ -434,7 +434,7 @@ class Guard:
         core = self.core
         with core.lock:
             self.checked += 1
-            if core.find_trace(tid) is not None:
+            if tid in core.open_traces:  # MLflow hands out new IDs: never happens
                 return live
             _, evicted = core.add_trace(
                 name, tid, sid, span_type, None, None, t0, None, None, None, None
@@ -693,8 +693,12 @@ def _make_wrappers(originals: dict[str, Any], noop_trace_id: str) -> dict[str, C
         mod = frame.f_globals.get("__name__")
         if internal_of(mod) or (mod not in _INTERNAL and _classify(mod)):
             return o_start_trace(self, *args, **kwargs)
-        name = _arg(args, kwargs, 0, "name", None)
-        span_type = _arg(args, kwargs, 1, "span_type", "UNKNOWN")
+        if args:
+            name = args[0]
+            span_type = args[1] if len(args) > 1 else kwargs.get("span_type", "UNKNOWN")
+        else:
+            name = kwargs.get("name")
+            span_type = kwargs.get("span_type", "UNKNOWN")
         return g.start_trace(name, span_type, frame, o_start_trace, self, args, kwargs)
 
     def start_span(self: Any, *args: Any, **kwargs: Any) -> Any:
