@@ -288,10 +288,10 @@ class Guard:
         if self.on_violation == "record":
             for s, site in open_:
                 code = "TLC102" if s.parent_id is None else "TLC101"
-                err = LeakError(
+                one = LeakError(
                     f"span {s.name!r} ({s.span_id}) of trace {s.trace_id} never ended", [s], code
                 )
-                self._report(err, site or ("?", 0, "?"), "leak")
+                self._report(one, site or ("?", 0, "?"), "leak")
             return
         err = self.leak_error([s for s, _ in open_])
         assert err is not None
