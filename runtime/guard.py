@@ -84,6 +84,8 @@ _getframe = sys._getframe
 _UNKNOWN = (UnknownTraceError, UnknownSpanError)
 _MISSING: Any = object()
 _NO_SELF: Any = object()  # a forwarded function without ``self``
+# what Guard._adopt found
+_IMPORTED, _UNKNOWN_TO_MLFLOW, _UNTRACKED = 1, 0, -1
 
 
 def _is_mlflow(module: Any) -> bool:
@@ -331,19 +333,23 @@ class Guard:
 
     # --- adopting what MLflow knows --------------------------------------------------
 
-    def _adopt(self, trace_id: Any, span_id: Any) -> bool:
+    def _adopt(self, trace_id: Any, span_id: Any) -> int:
         """Import ``trace_id``'s spans from MLflow's trace manager (when it knows
-        ``span_id``, or the trace when ``span_id`` is None). Called without the lock."""
+        ``span_id``, or the trace when ``span_id`` is None). Called without the lock.
+
+        Returns :data:`_IMPORTED`, :data:`_UNKNOWN_TO_MLFLOW`, or :data:`_UNTRACKED` when
+        MLflow knows the span but the guard cannot follow it (its trace already finished
+        here while MLflow still holds a span of it open: made by MLflow, never reported)."""
         tm = self._trace_manager
         if tm is None:
-            return False
+            return _UNKNOWN_TO_MLFLOW
         try:
             with tm.get_instance().get_trace(trace_id) as t:
                 lives = list(t.span_dict.values()) if t is not None else []
         except Exception:  # noqa: BLE001 - unhashable or odd ID: MLflow does not know it
-            return False
+            return _UNKNOWN_TO_MLFLOW
         if not lives:
-            return False
+            return _UNKNOWN_TO_MLFLOW
         rows = []
         for live in lives:
             try:
@@ -361,7 +367,7 @@ class Guard:
             except Exception:  # noqa: BLE001 - a span MLflow cannot describe: skip it
                 continue
         if span_id is not None and span_id not in {r[0] for r in rows}:
-            return False
+            return _UNKNOWN_TO_MLFLOW
         rows.sort(key=lambda r: r[4] or 0)
         core = self.core
         imported: list[Any] = []
@@ -370,10 +376,10 @@ class Guard:
             evicted: list[Trace] = []
             if trace is None:
                 if core.find_trace(trace_id) is not None:
-                    return False  # finished or evicted here: not re-imported
+                    return _UNTRACKED  # finished or evicted here: not re-imported
                 roots = [r for r in rows if r[1] is None]
                 if not roots:
-                    return False
+                    return _UNTRACKED
                 r = roots[0]
                 root, evicted = core.add_trace(
                     r[2], trace_id, r[0], r[3], None, None, r[4], None, None, None, None
@@ -404,7 +410,7 @@ class Guard:
             _tag(r[6], r[0])
         if evicted:
             self._report_evicted(evicted)
-        return True
+        return _IMPORTED
 
     # --- the checked calls -----------------------------------------------------------
     # ``orig(obj, *args, **kwargs)`` (``orig(*args, **kwargs)`` when ``obj`` is _NO_SELF)
@@ -479,7 +485,9 @@ class Guard:
                             reserved = True
                     break
             adopted = True
-            self._adopt(trace_id, parent_id)  # then checked again
+            if self._adopt(trace_id, parent_id) == _UNTRACKED:
+                return self._untracked(trace_id, parent_id, orig, obj, args, kwargs)
+            # then checked again
         if err is not None:
             self._report(err, _site(frame), call)  # raise mode: raises, nothing reserved
         if not reserved:
@@ -578,9 +586,25 @@ class Guard:
                             self._count_unguarded([span.name])
                     break
             adopted = True
-            self._adopt(trace_id, None if is_trace else span_id)  # then checked again
+            if self._adopt(trace_id, None if is_trace else span_id) == _UNTRACKED:
+                return self._untracked(trace_id, span_id, orig, obj, args, kwargs)
+            # then checked again
         if err is not None:
             self._report(err, _site(frame), call)  # raise mode: raises, nothing changed
+        return orig(*args, **kwargs) if obj is _NO_SELF else orig(obj, *args, **kwargs)
+
+    def _untracked(
+        self, trace_id: Any, span_id: Any, orig: Any, obj: Any, args: Any, kwargs: Any
+    ) -> Any:
+        """A call on a span MLflow holds that the guard cannot follow: counted, forwarded."""
+        name = "?"
+        try:
+            live = self._trace_manager.get_instance().get_span_from_id(trace_id, span_id)
+            name = live.name if live is not None else name
+        except Exception:  # noqa: BLE001 - only a name for the summary
+            pass
+        with self.core.lock:
+            self._count_unguarded([name])
         return orig(*args, **kwargs) if obj is _NO_SELF else orig(obj, *args, **kwargs)
 
     def _unless_only_adopted(

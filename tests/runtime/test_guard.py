@@ -511,3 +511,29 @@ def test_unguard_leaves_a_patch_installed_on_top_alone(store: tuple[Any, str]) -
         client.end_trace(root.trace_id)
     finally:
         mlflow.MlflowClient.start_trace = real
+
+
+AUTOLOG_LIKE = """
+def instrumented_call(client, parent):
+    # what an integration inside MLflow's package does with the same functions
+    span = client.start_span("llm", parent.trace_id, parent.span_id)
+    client.end_span(parent.trace_id, span.span_id)
+    client.end_span(parent.trace_id, span.span_id)  # a double end, MLflow's own business
+    child = mlflow.start_span_no_context("tool", parent_span=parent)
+    return child
+"""
+
+
+def test_calls_made_from_mlflows_own_modules_are_not_checked(store: tuple[Any, str]) -> None:
+    client, exp = store
+    ns: dict[str, Any] = {"__name__": "mlflow.fake_autolog", "mlflow": mlflow}
+    exec(compile(AUTOLOG_LIKE, "mlflow/fake_autolog.py", "exec"), ns)
+    g = lr.guard()
+    root = client.start_trace("app", experiment_id=exp)
+    left_open = ns["instrumented_call"](client, root)
+    # the user's own end of its root is checked; MLflow's open child of it is not its doing
+    client.end_trace(root.trace_id)
+    assert g.violations == [] and g.open_spans() == []
+    left_open.end()  # MLflow's own span, ended by the user: counted, not reported
+    assert g.violations == [] and g.unguarded_names == {"tool": 1}
+    assert lr.unguard() is g
