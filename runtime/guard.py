@@ -496,10 +496,9 @@ class Guard:
         live = sid = None
         try:
             live = orig(*args, **kwargs) if obj is _NO_SELF else orig(obj, *args, **kwargs)
+            # (not live.trace_id: MLflow decodes it from the span's attributes on first use)
             sid = live.span_id
             t0 = live.start_time_ns
-            if live.trace_id != trace.trace_id:
-                sid = None
         except BaseException:
             sid = None
             if live is None:
