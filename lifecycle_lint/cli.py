@@ -18,10 +18,11 @@ from lifecycle_lint.config import (
     Config,
     ConfigError,
     Overrides,
+    analysis_settings,
     file_codes,
     find_config,
     load_config,
-    mlflow_major,
+    parse_non_raising,
 )
 from lifecycle_lint.discovery import MissingPathError, discover
 from lifecycle_lint.engine import LintOptions, has_lifecycle_token, lint_file
@@ -105,6 +106,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--lifo", action="store_true", help="require strict LIFO end order (enables TLC106)"
+    )
+    parser.add_argument(
+        "--strict-exceptions",
+        action="store_true",
+        help="every call but lifecycle calls may raise (the exception model's table is off)",
+    )
+    parser.add_argument(
+        "--non-raising",
+        type=_codes,
+        action="extend",
+        default=[],
+        metavar="NAMES",
+        help="calls that do not raise, in addition to the configured ones "
+        "(qualified names or globs: myapp.log.*,emit_metric)",
     )
     parser.add_argument(
         "--config",
@@ -278,13 +293,13 @@ def _explain(code: str) -> int:
 def _options_factory(
     config_for: Callable[[Path], Config], overrides: Overrides
 ) -> Callable[[Path], LintOptions]:
-    cache: dict[tuple[frozenset[str], int], LintOptions] = {}
+    cache: dict[tuple[frozenset[str], Settings], LintOptions] = {}
 
     def options_for(path: Path) -> LintOptions:
         config = config_for(path)
-        key = (file_codes(config, overrides, path), mlflow_major(config, overrides))
+        key = (file_codes(config, overrides, path), analysis_settings(config, overrides))
         if key not in cache:
-            cache[key] = LintOptions(Settings(mlflow_major=key[1]), key[0])  # type: ignore[arg-type]
+            cache[key] = LintOptions(key[1], key[0])
         return cache[key]
 
     return options_for
@@ -319,6 +334,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             ignore=tuple(validate_selectors(args.ignore)),
             mlflow_version=args.mlflow_version,
             lifo=args.lifo,
+            strict_exceptions=args.strict_exceptions,
+            non_raising=parse_non_raising(args.non_raising),
         )
         if args.output_file:
             check_output_file(args.output_file)
