@@ -58,8 +58,9 @@ _ZERO_SPAN_ID = "0" * SPAN_ID_HEX_DIGITS
 _now = time.time_ns
 _STATUS_FIX = {s.lower(): s for s in VALID_STATUSES}
 _CANONICAL = {s: s for s in VALID_STATUSES}
-# Generated trace IDs carry a 32-bit tag keyed per client (the low 8 hex digits), so that an
-# ID this client generated and has since forgotten can be told from a foreign one.
+# Generated trace IDs carry a 32-bit tag (the low 8 hex digits: the 32 bits above them XOR a
+# random per-client salt), so that an ID this client generated and has since forgotten can be
+# told from a foreign one (which passes by chance once in 2**32) at no memory cost.
 _TAG_BITS = 32
 _TAG_MASK = (1 << _TAG_BITS) - 1
 _HEX_DIGITS = frozenset("0123456789abcdef")
@@ -198,7 +199,7 @@ class LifecycleState:
             raise ValueError(f"policy must be one of {POLICIES}, not {quote(policy)}")
         if max_open_traces < 1 or max_finished_traces < 0:
             raise ValueError("max_open_traces must be >= 1 and max_finished_traces >= 0")
-        self._tag_key = _rng.getrandbits(64) | 1
+        self._tag_salt = _rng.getrandbits(_TAG_BITS) | 1  # "tr-000...0" is never tagged
         self.lock = threading.Lock()
         self.policy = policy
         self.lifo = policy == "lifo"
@@ -219,16 +220,16 @@ class LifecycleState:
     # --- IDs -------------------------------------------------------------------------
 
     def new_trace_id(self) -> str:
-        key = self._tag_key
+        salt = self._tag_salt
         while True:
             r = _rng.getrandbits(_TRACE_BITS - _TAG_BITS)
-            tid = _TRACE_FMT % ((r << _TAG_BITS) | (((r * key) >> 64) & _TAG_MASK))
+            tid = _TRACE_FMT % ((r << _TAG_BITS) | ((r ^ salt) & _TAG_MASK))
             if tid not in self.open_traces and tid not in self.done_traces:
                 return tid
 
     def issued_here(self, trace_id: Any) -> bool:
         """Whether ``trace_id`` is one :meth:`new_trace_id` of this state generated (its tag
-        matches; a foreign ID passes by chance once in 2**32)."""
+        matches)."""
         if type(trace_id) is not str or len(trace_id) != len(_TRACE_FMT % 0):
             return False
         digits = trace_id[len(TRACE_ID_PREFIX) :]
@@ -236,7 +237,7 @@ class LifecycleState:
             return False
         v = int(digits, 16)
         r = v >> _TAG_BITS
-        return v & _TAG_MASK == ((r * self._tag_key) >> 64) & _TAG_MASK
+        return v & _TAG_MASK == (r ^ self._tag_salt) & _TAG_MASK
 
     def new_span_id(self) -> str:
         spans = self.spans
