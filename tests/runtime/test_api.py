@@ -624,7 +624,7 @@ def test_jsonl_write_failure_keeps_the_trace(tmp_path: Any) -> None:
     folder = tmp_path / "no-such-dir"
     c = TraceClient(backend=JsonlBackend(folder / "t.jsonl"))
     root = c.start_trace("r")
-    with pytest.warns(BackendWarning, match=rf"JsonlBackend failed to record trace {root.trace_id}"):
+    with pytest.warns(BackendWarning, match=f"JsonlBackend failed to record trace {root.trace_id}"):
         c.end_trace(root.trace_id)
     assert c.get_trace(root.trace_id).is_finished
     c.close()  # no LeakError
