@@ -103,12 +103,17 @@ class InMemoryBackend(Backend):
     def __init__(self, max_traces: int | None = None) -> None:
         self.max_traces = max_traces
         self._traces: dict[str, Trace] = {}
+        self._lock = threading.Lock()  # for the bound: clients may share one backend
 
     def trace_finished(self, trace: Trace) -> None:
         traces = self._traces
-        traces[trace.trace_id] = trace
-        if self.max_traces is not None and len(traces) > self.max_traces:
-            del traces[next(iter(traces))]
+        if self.max_traces is None:
+            traces[trace.trace_id] = trace  # one store: atomic
+            return
+        with self._lock:
+            traces[trace.trace_id] = trace
+            while len(traces) > self.max_traces:
+                del traces[next(iter(traces))]
 
     def get_trace(self, trace_id: str) -> Trace | None:
         return self._traces.get(trace_id)

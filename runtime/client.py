@@ -178,9 +178,9 @@ class TraceClient:
         if start_time_ns is not None:
             start_time_ns = check_time_ns("start_trace", "start_time_ns", start_time_ns)
         if attributes is not None and attributes.__class__ is not dict:
-            check_mapping("start_trace", "attributes", attributes)
+            attributes = check_mapping("start_trace", "attributes", attributes)
         if tags is not None and tags.__class__ is not dict:
-            check_mapping("start_trace", "tags", tags)
+            tags = check_mapping("start_trace", "tags", tags)
         core = self._core
         with core.lock:
             tid = sid = None
@@ -243,7 +243,7 @@ class TraceClient:
         if start_time_ns is not None:
             start_time_ns = check_time_ns("start_span", "start_time_ns", start_time_ns)
         if attributes is not None and attributes.__class__ is not dict:
-            check_mapping("start_span", "attributes", attributes)
+            attributes = check_mapping("start_span", "attributes", attributes)
         core = self._core
         with core.lock:
             trace, parent, err, ok = core.check_start_span(name, trace_id, parent_id)
@@ -288,7 +288,7 @@ class TraceClient:
         if end_time_ns is not None:
             end_time_ns = check_time_ns("end_span", "end_time_ns", end_time_ns)
         if attributes is not None and attributes.__class__ is not dict:
-            check_mapping("end_span", "attributes", attributes)
+            attributes = check_mapping("end_span", "attributes", attributes)
         if status.__class__ is str and status in _VALID_STATUSES:
             description = ""
         else:
@@ -335,7 +335,7 @@ class TraceClient:
         if end_time_ns is not None:
             end_time_ns = check_time_ns("end_trace", "end_time_ns", end_time_ns)
         if attributes is not None and attributes.__class__ is not dict:
-            check_mapping("end_trace", "attributes", attributes)
+            attributes = check_mapping("end_trace", "attributes", attributes)
         if status.__class__ is str and status in _VALID_STATUSES:
             description = ""
         else:

@@ -500,6 +500,7 @@ class LifecycleState:
             _now() if start_time_ns is None else start_time_ns,
             links,
         )
+        trace = Trace(root, experiment_id, tags, run_id)  # may raise (odd tags): nothing changed
         evicted = []
         open_traces = self.open_traces
         while len(open_traces) >= self.max_open_traces:
@@ -507,7 +508,7 @@ class LifecycleState:
             old.state = EVICTED
             self._remember(old)
             evicted.append(old)
-        open_traces[trace_id] = Trace(root, experiment_id, tags, run_id)
+        open_traces[trace_id] = trace
         self.spans[span_id] = root
         return root, evicted
 
@@ -560,14 +561,14 @@ class LifecycleState:
         end_time_ns: int,
     ) -> bool:
         """End ``span`` (checked before); returns whether its trace finished with it."""
-        if outputs is not None:
-            span.outputs = outputs
-        if attributes:
+        if attributes:  # first: reading an odd mapping may raise, before any change
             a = span._attributes
             if a is None:
                 span._attributes = dict(attributes)
             else:
-                a.update(attributes)
+                a.update(attributes if attributes.__class__ is dict else dict(attributes))
+        if outputs is not None:
+            span.outputs = outputs
         span.status = status
         span.status_description = description
         span.end_time_ns = end_time_ns

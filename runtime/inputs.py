@@ -95,10 +95,19 @@ def check_time_ns(method: str, param: str, value: Any) -> int:
     return int(value)
 
 
-def check_mapping(method: str, param: str, value: Any) -> None:
-    """``attributes``/``tags``: ``None`` or a mapping (MLflow takes a ``dict``)."""
-    if value is not None and not isinstance(value, Mapping):
+def check_mapping(method: str, param: str, value: Any) -> dict[str, Any]:
+    """``attributes``/``tags`` (not ``None``, not a plain ``dict``): a mapping, copied into a
+    plain ``dict`` here, so that nothing later (a backend, the state core) reads an object
+    whose ``keys()`` or ``__getitem__`` may raise half-way through a change."""
+    if not isinstance(value, Mapping):
         raise TypeError(f"{method}(): {param!r} must be a dict (or None), not {_what(value)}")
+    try:
+        return dict(value)
+    except Exception as exc:  # noqa: BLE001 - refused, never leaked half-way
+        raise TypeError(
+            f"{method}(): {param!r} could not be read as a dict: {type(exc).__name__} "
+            f"from {type_name(value)}"
+        ) from None
 
 
 def check_end_after_start(method: str, end_time_ns: int, start_time_ns: int, what: str) -> None:

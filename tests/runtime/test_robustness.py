@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import json
 import math
+import sys
+import threading
 import warnings
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import hypothesis.strategies as st
@@ -33,6 +36,7 @@ from lifecycle_runtime import (
     read_jsonl,
 )
 from lifecycle_runtime.backends import _to_json, to_json_line
+from lifecycle_runtime.core import LifecycleState
 
 BIG = "x" * 10_000_000  # 10 MB
 
@@ -540,3 +544,120 @@ def test_a_forgotten_trace_is_named_forgotten() -> None:
         c.get_trace(foreign.trace_id)
     with pytest.raises(UnknownTraceError, match="this client started no such trace"):
         c.get_trace("tr-" + "0" * 32)
+
+
+# --- thread-safety review: one lock, changes in one place, validate before change ---------
+
+
+class OddMapping(Mapping[str, Any]):
+    """A mapping whose iteration fails half-way (after one key)."""
+
+    def __getitem__(self, key: str) -> Any:
+        return 1
+
+    def __len__(self) -> int:
+        return 2
+
+    def __iter__(self) -> Iterator[str]:
+        yield "a"
+        raise RuntimeError("half-way")
+
+
+def test_a_mapping_that_fails_half_way_is_refused_before_any_change() -> None:
+    c = TraceClient(max_open_traces=1)
+    root = c.start_trace("r")
+    s = c.start_span("s", root.trace_id, root.span_id)
+    s.set_attribute("kept", 0)
+    before = c.snapshot()
+    for call in (
+        lambda: c.end_span(root.trace_id, s.span_id, outputs="new", attributes=OddMapping()),
+        lambda: c.start_trace("t", tags=OddMapping()),  # would evict 'r' first
+        lambda: c.start_trace("t", attributes=OddMapping()),
+    ):
+        with pytest.raises(TypeError, match="could not be read as a dict: RuntimeError"):
+            call()
+        assert c.snapshot() == before
+    assert s.outputs is None and s.attributes == {"kept": 0}
+
+
+def test_the_core_reads_odd_arguments_before_changing_anything() -> None:
+    """The state core itself (which guard code may drive directly) changes nothing when a
+    mapping it is handed fails: tags before evicting, attributes before the outputs."""
+    core = LifecycleState(max_open_traces=1)
+    root, _ = core.add_trace("r", None, None, "UNKNOWN", None, None, None, None, None, None, None)
+    before = core.snapshot()
+    with pytest.raises(RuntimeError, match="half-way"):
+        core.add_trace("t", None, None, "UNKNOWN", None, None, None, None, None, OddMapping(), None)
+    assert core.snapshot() == before and root.trace_id in core.open_traces
+    trace = core.open_traces[root.trace_id]
+    for existing in (None, {"kept": 0}):
+        root._attributes = existing
+        before = core.snapshot()
+        with pytest.raises(RuntimeError, match="half-way"):
+            core.end(trace, root, "new", OddMapping(), "OK", "", 5)  # type: ignore[arg-type]
+        assert core.snapshot() == before and root.outputs is None
+
+
+@pytest.fixture
+def fast_switching() -> Iterator[None]:
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    yield
+    sys.setswitchinterval(old)
+
+
+def run_threads(n: int, work: Callable[[int], None]) -> None:
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
+@pytest.mark.usefixtures("fast_switching")
+def test_a_bounded_in_memory_backend_shared_by_clients_across_threads() -> None:
+    """Found in the review: two clients finishing traces at once into one bounded
+    InMemoryBackend could both drop the same oldest trace (KeyError, or "dictionary changed
+    size during iteration"), after the end had been applied."""
+    be = InMemoryBackend(max_traces=10)
+    problems: list[BaseException | Warning] = []
+
+    def work(i: int) -> None:
+        c = TraceClient(backend=be)
+        with warnings.catch_warnings(record=True) as rec:
+            warnings.simplefilter("always")
+            for _ in range(1500):
+                try:
+                    with c.trace(f"t{i}"):
+                        pass
+                except Exception as e:  # noqa: BLE001 - collected, asserted below
+                    problems.append(e)
+        problems.extend(w.message for w in rec)
+
+    run_threads(8, work)
+    assert problems == []
+    assert len(be.traces) == 10 and all(t.is_finished for t in be.traces)
+
+
+@pytest.mark.usefixtures("fast_switching")
+def test_backend_failures_across_threads_lose_nothing() -> None:
+    be = Down()
+    c = TraceClient(backend=be, max_finished_traces=5)
+    reported: list[str] = []
+    started: list[str] = []
+
+    def work(i: int) -> None:
+        with warnings.catch_warnings(record=True) as rec:
+            warnings.simplefilter("always")
+            for j in range(200):
+                with c.trace(f"t{i}.{j}") as root:
+                    started.append(root.trace_id)
+                    with c.span("child", root):
+                        pass
+        reported.extend(w.message.trace_id for w in rec)  # type: ignore[union-attr]
+
+    run_threads(6, work)
+    assert sorted(reported) == sorted(started)  # each failure reported once
+    assert sorted(t.trace_id for t in c.unsaved_traces()) == sorted(started)
+    assert all(len(c.get_trace(t).spans) == 2 for t in started)
+    c.close()  # nothing open
