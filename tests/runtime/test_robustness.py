@@ -326,6 +326,26 @@ def test_mlflow_end_failure_is_applied_kept_and_reported_once() -> None:
     assert [t.trace_id for t in c.unsaved_traces()] == [root.trace_id]
 
 
+def test_real_mlflow_with_tracing_disabled_refuses_starts(mlflow_store: tuple[Any, str]) -> None:
+    import mlflow
+
+    client, experiment_id = mlflow_store
+    c = TraceClient(backend=MlflowBackend(client))
+    root = c.start_trace("kept", experiment_id=experiment_id)
+    before = c.snapshot()
+    mlflow.tracing.disable()
+    try:
+        with pytest.raises(BackendError, match="MLflow did not start the trace 'x'"):
+            c.start_trace("x", experiment_id=experiment_id)
+        with pytest.raises(BackendError, match="MLflow did not start the span 'y'"):
+            c.start_span("y", root.trace_id, root.span_id)
+    finally:
+        mlflow.tracing.enable()
+    assert c.snapshot() == before
+    c.end_trace(root.trace_id)
+    c.close()
+
+
 class DuplicateIds(Backend):
     forwards_starts = True
 
@@ -624,18 +644,17 @@ def test_a_bounded_in_memory_backend_shared_by_clients_across_threads() -> None:
 
     def work(i: int) -> None:
         c = TraceClient(backend=be)
-        with warnings.catch_warnings(record=True) as rec:
-            warnings.simplefilter("always")
-            for _ in range(1500):
-                try:
-                    with c.trace(f"t{i}"):
-                        pass
-                except Exception as e:  # noqa: BLE001 - collected, asserted below
-                    problems.append(e)
-        problems.extend(w.message for w in rec)
+        for _ in range(1500):
+            try:
+                with c.trace(f"t{i}"):
+                    pass
+            except Exception as e:  # noqa: BLE001 - collected, asserted below
+                problems.append(e)
 
-    run_threads(8, work)
-    assert problems == []
+    with warnings.catch_warnings(record=True) as rec:  # not thread-safe: around the threads
+        warnings.simplefilter("always")
+        run_threads(8, work)
+    assert problems == [] and [w.message for w in rec] == []
     assert len(be.traces) == 10 and all(t.is_finished for t in be.traces)
 
 
@@ -643,20 +662,19 @@ def test_a_bounded_in_memory_backend_shared_by_clients_across_threads() -> None:
 def test_backend_failures_across_threads_lose_nothing() -> None:
     be = Down()
     c = TraceClient(backend=be, max_finished_traces=5)
-    reported: list[str] = []
     started: list[str] = []
 
     def work(i: int) -> None:
-        with warnings.catch_warnings(record=True) as rec:
-            warnings.simplefilter("always")
-            for j in range(200):
-                with c.trace(f"t{i}.{j}") as root:
-                    started.append(root.trace_id)
-                    with c.span("child", root):
-                        pass
-        reported.extend(w.message.trace_id for w in rec)  # type: ignore[union-attr]
+        for j in range(200):
+            with c.trace(f"t{i}.{j}") as root:
+                started.append(root.trace_id)
+                with c.span("child", root):
+                    pass
 
-    run_threads(6, work)
+    with warnings.catch_warnings(record=True) as rec:  # not thread-safe: around the threads
+        warnings.simplefilter("always")
+        run_threads(6, work)
+    reported = [w.message.trace_id for w in rec]  # type: ignore[union-attr]
     assert sorted(reported) == sorted(started)  # each failure reported once
     assert sorted(t.trace_id for t in c.unsaved_traces()) == sorted(started)
     assert all(len(c.get_trace(t).spans) == 2 for t in started)
