@@ -307,10 +307,6 @@ class TraceClient:
             failed = None
             if span is not None:
                 assert trace is not None  # a span was found, so was its trace
-                if end_time_ns is not None:
-                    check_end_after_start(
-                        "end_span", end_time_ns, span.start_time_ns, f"span {quote(span.name)}"
-                    )
                 failed = self._end(
                     trace, span, "end_span", outputs, attributes, status, description, end_time_ns
                 )
@@ -353,13 +349,6 @@ class TraceClient:
                     trace = None
             failed = None
             if trace is not None:
-                if end_time_ns is not None:
-                    check_end_after_start(
-                        "end_trace",
-                        end_time_ns,
-                        trace.root.start_time_ns,
-                        f"trace {trace.trace_id} ({quote(trace.root.name)})",
-                    )
                 failed = self._end(
                     trace,
                     trace.root,
@@ -386,7 +375,8 @@ class TraceClient:
         description: str,
         end_time_ns: int | None,
     ) -> BackendWarning | None:
-        """Backend hook, then the change (caller holds the lock, the call was checked).
+        """Backend hook, then the change (caller holds the lock, the call was checked; an
+        end time before the span's start is refused here, before anything changes).
 
         The call is valid, so the change is applied even when the backend fails (it would
         otherwise stay open for good, and its trace be reported as a leak): the trace is
@@ -396,6 +386,13 @@ class TraceClient:
             status = ENDED_UNSET_STATUS
         if end_time_ns is None:
             end_time_ns = _now()
+        elif end_time_ns < span.start_time_ns:  # refused: nothing changed yet
+            what = (
+                f"span {quote(span.name)}"
+                if method == "end_span"
+                else f"trace {trace.trace_id} ({quote(span.name)})"
+            )
+            check_end_after_start(method, end_time_ns, span.start_time_ns, what)
         backend = self._backend
         failure: Exception | None = None
         if backend.hooks_ends:
@@ -405,18 +402,15 @@ class TraceClient:
                 )
             except Exception as exc:  # noqa: BLE001 - reported, never corrupts the state
                 failure = exc
-        core = self._core
-        if core.end(trace, span, outputs, attributes, status, description, end_time_ns):
+        if self._core.end(trace, span, outputs, attributes, status, description, end_time_ns):
             try:
                 backend.trace_finished(trace)
             except Exception as exc:  # noqa: BLE001 - reported, never corrupts the state
-                failure = failure or exc
+                return self._backend_failed(trace, method, failure or exc)
             except BaseException:  # KeyboardInterrupt while writing: keep the trace
-                core.keep_unsaved(trace)
+                self._core.keep_unsaved(trace)
                 raise
-        if failure is None:
-            return None
-        return self._backend_failed(trace, method, failure)
+        return None if failure is None else self._backend_failed(trace, method, failure)
 
     def _backend_failed(self, trace: Trace, method: str, exc: Exception) -> BackendWarning | None:
         if not self._core.keep_unsaved(trace):

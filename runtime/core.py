@@ -590,11 +590,15 @@ class LifecycleState:
     def _remember(self, trace: Trace) -> None:
         done = self.done_traces
         done[trace.trace_id] = trace
+        spans = self.spans
         while len(done) > self.max_finished_traces:
             old = done.pop(next(iter(done)))
-            if old.trace_id not in self.unsaved:  # an unsaved trace stays whole
-                self._forget_spans(old)
-                self.forgotten += 1
+            if self.unsaved and old.trace_id in self.unsaved:  # an unsaved trace stays whole
+                continue
+            for s in old.spans:
+                if spans.get(s.span_id) is s:
+                    del spans[s.span_id]
+            self.forgotten += 1
 
     def _forget_spans(self, trace: Trace) -> None:
         spans = self.spans
