@@ -369,10 +369,11 @@ class MlflowBackend(Backend):
             start_time_ns=start_time_ns,
             **kw,
         )
-        if not getattr(live, "span_id", None):
+        sid = live.span_id
+        if not sid:  # MLflow's NoOpSpan has no span ID
             raise BackendError(_NO_OP.format(what=f"trace {quote(name)}"))
         tid = getattr(live, TRACE_ID_PARAM, None) or live.request_id
-        return tid, live.span_id, live.start_time_ns
+        return tid, sid, live.start_time_ns
 
     def start_span(
         self,
@@ -394,9 +395,10 @@ class MlflowBackend(Backend):
             live = client.start_span(
                 name, trace_id, parent_id, span_type, inputs, attributes, start_time_ns, links
             )
-        if not getattr(live, "span_id", None):
+        sid = live.span_id
+        if not sid:  # MLflow's NoOpSpan has no span ID
             raise BackendError(_NO_OP.format(what=f"span {quote(name)} of trace {trace_id}"))
-        return live.span_id, live.start_time_ns
+        return sid, live.start_time_ns
 
     def end(
         self,

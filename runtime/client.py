@@ -197,7 +197,17 @@ class TraceClient:
                     run_id,
                     links,
                 )
-                self._check_started("start_trace", tid, sid, t0)
+                if (
+                    tid.__class__ is not str
+                    or sid.__class__ is not str
+                    or (t0 is not None and t0.__class__ is not int)
+                    or not (tid and sid)
+                    or tid in core.open_traces
+                    or tid in core.done_traces
+                    or tid in core.unsaved
+                    or sid in core.spans
+                ):
+                    self._check_started("start_trace", tid, sid, t0)
             root, evicted = core.add_trace(
                 name,
                 tid,
@@ -263,7 +273,13 @@ class TraceClient:
                     start_time_ns,
                     links,
                 )
-                self._check_started("start_span", trace.trace_id, sid, t0)
+                if (
+                    sid.__class__ is not str
+                    or (t0 is not None and t0.__class__ is not int)
+                    or not sid
+                    or sid in core.spans
+                ):
+                    self._check_started("start_span", trace.trace_id, sid, t0)
             span = core.add_span(trace, parent, name, sid, span_type, inputs, attributes, t0, links)
         if err is not None:
             self._warn(err)
@@ -431,7 +447,9 @@ class TraceClient:
         )
 
     def _check_started(self, method: str, trace_id: Any, span_id: Any, start_time_ns: Any) -> None:
-        """A forwarding backend's IDs must be new strings (nothing changed yet if not)."""
+        """A forwarding backend's answer must be new non-empty string IDs and an int (or
+        ``None``) start time; the callers test the common case inline. Raises: nothing
+        changed yet."""
         core = self._core
         problem = ""
         if method == "start_trace" and (
@@ -441,7 +459,7 @@ class TraceClient:
         elif type(span_id) is not str or not span_id or span_id in core.spans:
             problem = f"span ID {quote(span_id)} (not a new non-empty str)"
         elif start_time_ns is not None and type(start_time_ns) is not int:
-            problem = f"start time {quote(start_time_ns)} (not an int)"
+            problem = f"start time {quote(start_time_ns)} (not an int or None)"
         if problem:
             raise BackendError(
                 f"{method}: backend {type(self._backend).__name__} returned {problem}; "
