@@ -365,6 +365,11 @@ def test_a_backend_that_repeats_an_id_is_refused() -> None:
     with pytest.raises(BackendError, match="returned span ID '1+'"):
         c.start_span("child", root.trace_id, root.span_id)
     assert c.snapshot() == before
+    c.end_trace(root.trace_id)
+    before = c.snapshot()
+    with pytest.raises(BackendError, match="returned trace ID 'tr-1+'"):  # a finished one
+        c.start_trace("again")
+    assert c.snapshot() == before
 
 
 # --- item 7: inputs --------------------------------------------------------------------------
