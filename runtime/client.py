@@ -174,7 +174,7 @@ class TraceClient:
     ) -> Span:
         """Start a trace; returns its root span."""
         if name.__class__ is not str:
-            check_name("start_trace", name)
+            name = check_name("start_trace", name)
         if start_time_ns is not None:
             start_time_ns = check_time_ns("start_trace", "start_time_ns", start_time_ns)
         if attributes is not None and attributes.__class__ is not dict:
@@ -249,7 +249,7 @@ class TraceClient:
         if request_id is not None or trace_id is _MISSING:
             trace_id = _resolve_trace_id("start_span", trace_id, request_id)
         if name.__class__ is not str:
-            check_name("start_span", name)
+            name = check_name("start_span", name)
         if start_time_ns is not None:
             start_time_ns = check_time_ns("start_span", "start_time_ns", start_time_ns)
         if attributes is not None and attributes.__class__ is not dict:

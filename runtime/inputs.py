@@ -65,10 +65,12 @@ def _what(value: Any) -> str:
     return "None" if value is None else f"{type_name(value)} {quote(value)}"
 
 
-def check_name(method: str, name: Any) -> None:
-    """MLflow names spans with strings (``name: str``); anything else is refused."""
+def check_name(method: str, name: Any) -> str:
+    """MLflow names spans with strings (``name: str``); anything else is refused. A ``str``
+    subclass is copied into a plain ``str`` (its own hooks never run again)."""
     if not isinstance(name, str):
         raise TypeError(f"{method}(): 'name' must be a str, not {_what(name)}")
+    return str.__str__(name)
 
 
 def check_time_ns(method: str, param: str, value: Any) -> int:

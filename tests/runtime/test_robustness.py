@@ -471,6 +471,13 @@ def test_a_name_that_is_not_a_str_is_refused(mode: str, name: Any) -> None:
     assert c.snapshot() == before
     c.start_span("", root.trace_id, root.span_id)  # an empty name is a str: MLflow takes it
 
+    class Name(str):
+        def __repr__(self) -> str:
+            raise RuntimeError("no repr")
+
+    s = c.start_span(Name("sub"), root.trace_id, root.span_id)
+    assert type(s.name) is str and s.name == "sub"  # a plain str: its hooks never run again
+
 
 BAD_TIMES = [
     ("x", TypeError, "must be an int of nanoseconds since the epoch, not str 'x'"),
