@@ -173,6 +173,44 @@ def test_careful_path_writes_what_the_fast_path_writes(value: Any) -> None:
     assert strict_loads(fast) == strict_loads(json.dumps(_to_json({"v": value}, set(), 0)))
 
 
+def hostile_leaf(i: int) -> Any:
+    return [math.nan, math.inf, -math.inf, ReprRaises, HashRaises, ToDictRaises, 10**5000][i]
+
+
+hostile_leaves = (
+    st.integers(0, 6).map(hostile_leaf).map(lambda x: x() if isinstance(x, type) else x)
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.recursive(
+        json_values | hostile_leaves,
+        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=3), inner),
+        max_leaves=15,
+    ),
+    st.data(),
+)
+def test_any_value_makes_one_strict_json_line(value: Any, data: st.DataObject) -> None:
+    """Hostile leaves anywhere, and a cycle back to the top from some list or dict in it."""
+    containers: list[Any] = []
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, list | dict):
+            containers.append(v)
+            stack.extend(v.values() if isinstance(v, dict) else v)
+    if containers:
+        target = data.draw(st.sampled_from(containers))
+        if isinstance(target, list):
+            target.append(value)
+        else:
+            target["cycle"] = value
+    line = to_json_line({"v": value})
+    assert "\n" not in line
+    strict_loads(line)
+
+
 def test_to_json_line_never_raises_and_is_strict() -> None:
     x: list[Any] = []
     x.append(x)
