@@ -106,7 +106,7 @@ def _id_hint(value: Any) -> str:
     """Why an ID that is not a known one may be wrong in itself (error messages only)."""
     if isinstance(value, str):
         return ""
-    hint = f" (a {type_name(value)}, not a str"
+    hint = f" (type {type_name(value)}, not str"
     if getattr(type(value), "__hash__", None) is not None:
         try:
             hash(value)

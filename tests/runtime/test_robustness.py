@@ -426,11 +426,11 @@ def calls_with_id(c: TraceClient, root: Any, bad: Any) -> list[tuple[str, Any, t
 @pytest.mark.parametrize(
     ("bad", "shown"),
     [
-        ([], "[] (a list, not a str)"),
-        ({"a": 1}, "{'a': 1} (a dict, not a str)"),
+        ([], "[] (type list, not str)"),
+        ({"a": 1}, "{'a': 1} (type dict, not str)"),
         (HashRaises(), "its __hash__ raised ValueError"),
         (ReprRaises(), "<unprintable tests.runtime.test_robustness.ReprRaises object>"),
-        (3, "3 (a int, not a str)"),
+        (3, "3 (type int, not str)"),
     ],
 )
 def test_odd_ids_are_unknown_ids_named_by_parameter(mode: str, bad: Any, shown: str) -> None:
