@@ -111,6 +111,7 @@ def test_unencodable_values_become_placeholders(tmp_path: Any) -> None:
     deep: list[Any] = []
     for _ in range(5000):
         deep = [deep]
+    one = [1]
     outputs = {
         "repr": ReprRaises(),
         "dict": d,
@@ -119,7 +120,7 @@ def test_unencodable_values_become_placeholders(tmp_path: Any) -> None:
         "inf": [math.inf, -math.inf],
         "huge": 10**5000,
         "deep": deep,
-        "shared": [[1], [1]],  # a value seen twice is not a cycle
+        "shared": [one, one],  # a value seen twice is not a cycle
         (1, 2): "tuple key",
         math.nan: "nan key",
     }
