@@ -6,11 +6,15 @@ under :attr:`LifecycleState.lock`:
 1. ``check_*``: read-only validation. It returns the violation (an unraised
    :class:`~lifecycle_runtime.errors.LifecycleError`) or ``None``, and whether the
    call could still go ahead the way real MLflow would (warn mode).
-2. the backend hook (forwarding to MLflow, writing a JSON line); if it raises,
-   nothing has changed yet (:func:`plan_end` shows a hook what an end will change).
-3. ``add_trace``, ``add_span``, ``end``: the only methods that change state.
+2. the backend hook (forwarding to MLflow); if a start's hook raises, nothing has
+   changed yet (:func:`plan_end` shows an end's hook what the end will change; an end
+   is valid, so the client applies it even when its hook fails, see ``keep_unsaved``).
+3. ``add_trace``, ``add_span``, ``end`` (and ``keep_unsaved``/``saved``, which pin a
+   trace a backend failed to record): the only methods that change state. They read
+   their arguments before changing anything.
 
-So a refused call, or one whose backend failed, leaves the state exactly as it was.
+So a refused call leaves the state exactly as it was; a backend failure never leaves it
+half-changed.
 """
 
 from __future__ import annotations
