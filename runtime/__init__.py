@@ -12,6 +12,8 @@ from .backends import Backend, InMemoryBackend, JsonlBackend, MlflowBackend, rea
 from .client import TraceClient, TraceNotFinishedError
 from .errors import (
     AlreadyEndedError,
+    BackendError,
+    BackendWarning,
     ClosedParentError,
     CrossTraceError,
     InvalidStatusError,
@@ -30,6 +32,8 @@ from .model import Span, Trace
 __all__ = [
     "AlreadyEndedError",
     "Backend",
+    "BackendError",
+    "BackendWarning",
     "ClosedParentError",
     "CrossTraceError",
     "Guard",
