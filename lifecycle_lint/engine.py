@@ -136,6 +136,7 @@ def rule_reports(
 
     # ``text`` (the source libcst parsed) lets positions be found per statement.
     ctx = FileContext(path, module, options.settings, text)  # type: ignore[arg-type]
+    ctx.enabled = options.enabled
     reports: list[tuple[Finding, Replacement | None]] = []
     for code in sorted(options.enabled):
         rule: Rule = RULES[code]()

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import libcst as cst
 
@@ -145,38 +146,57 @@ class Site:
         return self.call.kind is CallKind.START_TRACE
 
 
-@dataclass(frozen=True)
-class SpanFact:
+class SpanFact(NamedTuple):
     status: str
     end_node: cst.CSTNode | None  # where it was ended (for TLC104's message)
     parent: int  # site index of the parent span, -1 if none or unknown
     root: int  # site index of the trace's root span, -1 if unknown
-    seq: int  # start order on this path
+    seq: int  # start order on this path: ranks 1..n over the spans of the state
+    #: For an ended or handed-over span: how many spans of the path had started
+    #: when it was ended or handed over (a span with ``seq <= mark`` started before).
+    mark: int = 0
 
 
 # A name's abstract value: ("span", site) | ("id", site, attr) | ("none",)
 VarValue = tuple
 
+_HASH_MASK = (1 << 64) - 1
+
+
+def _items_hash(items: Iterable[tuple[object, object]]) -> int:
+    return sum(hash(item) for item in items) & _HASH_MASK
+
 
 class State:
-    """One abstract path state (immutable, hashable)."""
+    """One abstract path state (immutable, hashable).
 
-    __slots__ = ("spans", "vars", "pending", "seq", "witness", "_hash")
+    ``spans`` and ``vars`` are dictionaries that are never changed once the state
+    exists (every change makes a new state), so lookups take constant time; the
+    hash is kept up to date per change rather than recomputed over every span.
+    """
+
+    __slots__ = ("spans", "vars", "seq", "witness", "_spans_hash", "_vars_hash", "_hash")
 
     def __init__(
         self,
-        spans: tuple[tuple[int, SpanFact], ...] = (),
-        vars: tuple[tuple[str, VarValue], ...] = (),
-        pending: frozenset[tuple[str, cst.CSTNode, int, int]] = frozenset(),
+        spans: dict[int, SpanFact] | None = None,
+        vars: dict[str, VarValue] | None = None,
         seq: int = 0,
         witness: cst.CSTNode | None = None,
+        _spans_hash: int | None = None,
+        _vars_hash: int | None = None,
     ) -> None:
-        self.spans = spans
-        self.vars = vars
-        self.pending = pending
+        self.spans: dict[int, SpanFact] = spans if spans is not None else {}
+        self.vars: dict[str, VarValue] = vars if vars is not None else {}
         self.seq = seq
         self.witness = witness
-        self._hash = hash((spans, vars, pending, seq, id(witness)))
+        if _spans_hash is None:
+            _spans_hash = _items_hash(self.spans.items())
+        if _vars_hash is None:
+            _vars_hash = _items_hash(self.vars.items())
+        self._spans_hash = _spans_hash
+        self._vars_hash = _vars_hash
+        self._hash = hash((_spans_hash, _vars_hash, seq, id(witness)))
 
     def __hash__(self) -> int:
         return self._hash
@@ -185,55 +205,92 @@ class State:
         return (
             isinstance(other, State)
             and self._hash == other._hash
-            and self.spans == other.spans
-            and self.vars == other.vars
-            and self.pending == other.pending
             and self.seq == other.seq
             and self.witness is other.witness
+            and self.spans == other.spans
+            and self.vars == other.vars
         )
 
     def _replace(self, **changes: object) -> State:
-        values = {
-            "spans": self.spans,
-            "vars": self.vars,
-            "pending": self.pending,
-            "seq": self.seq,
-            "witness": self.witness,
-        }
-        values.update(changes)
-        return State(**values)  # type: ignore[arg-type]
+        spans = changes.get("spans", self.spans)
+        vars = changes.get("vars", self.vars)
+        return State(
+            spans,  # type: ignore[arg-type]
+            vars,  # type: ignore[arg-type]
+            changes.get("seq", self.seq),  # type: ignore[arg-type]
+            changes.get("witness", self.witness),  # type: ignore[arg-type]
+            self._spans_hash if spans is self.spans else None,
+            self._vars_hash if vars is self.vars else None,
+        )
 
     # spans
     def span(self, site: int) -> SpanFact | None:
-        for index, fact in self.spans:
-            if index == site:
-                return fact
-        return None
+        return self.spans.get(site)
 
     def with_span(self, site: int, fact: SpanFact) -> State:
+        old = self.spans.get(site)
+        if old == fact:
+            return self
         spans = dict(self.spans)
         spans[site] = fact
-        return self._replace(spans=tuple(sorted(spans.items())))
+        change = hash((site, fact)) - (hash((site, old)) if old is not None else 0)
+        return State(
+            spans,
+            self.vars,
+            self.seq,
+            self.witness,
+            (self._spans_hash + change) & _HASH_MASK,
+            self._vars_hash,
+        )
+
+    def started(self, site: int, fact: SpanFact) -> State:
+        """``fact`` (a new start of ``site``) ranked last in start order.
+
+        Ranks stay 1..n, so that loops reach a fixpoint: a span started again
+        leaves its old rank, and the ranks (and marks) above it move down one.
+        """
+        previous = self.spans.get(site)
+        spans = dict(self.spans)
+        if previous is not None:
+            old = previous.seq
+            for other, other_fact in self.spans.items():
+                if other != site and (other_fact.seq > old or other_fact.mark >= old):
+                    spans[other] = other_fact._replace(
+                        seq=other_fact.seq - 1 if other_fact.seq > old else other_fact.seq,
+                        mark=other_fact.mark - 1 if other_fact.mark >= old else other_fact.mark,
+                    )
+            rank = len(spans)
+        else:
+            rank = len(spans) + 1
+        spans[site] = fact._replace(seq=rank)
+        return State(spans, self.vars, rank, self.witness, None, self._vars_hash)
 
     def open_sites(self) -> Iterator[int]:
-        return (i for i, f in self.spans if f.status == OPEN)
+        return (i for i, f in self.spans.items() if f.status == OPEN)
 
     # names
     def var(self, name: str) -> VarValue | None:
-        for key, value in self.vars:
-            if key == name:
-                return value
-        return None
+        return self.vars.get(name)
 
     def with_var(self, name: str, value: VarValue | None) -> State:
+        old = self.vars.get(name)
+        if old == value:
+            return self
         items = dict(self.vars)
+        change = -hash((name, old)) if old is not None else 0
         if value is None:
-            if name not in items:
-                return self
             del items[name]
         else:
             items[name] = value
-        return self._replace(vars=tuple(sorted(items.items())))
+            change += hash((name, value))
+        return State(
+            self.spans,
+            items,
+            self.seq,
+            self.witness,
+            self._spans_hash,
+            (self._vars_hash + change) & _HASH_MASK,
+        )
 
     def with_witness(self, node: cst.CSTNode | None) -> State:
         return self if node is self.witness else self._replace(witness=node)
@@ -312,7 +369,7 @@ class ScopeAnalysis:
         self.facts = ScopeFacts(scope.node, self.site_list)
         self._leaks: set[Leak] = set()
         self._double: set[tuple[cst.CSTNode, int, cst.CSTNode | None]] = set()
-        self._order: set[OrderViolation] = set()
+        self._order: dict[tuple[str, cst.CSTNode], OrderViolation] = {}
         self._stored: set[tuple[int, str]] = set()
         self._cross: set[tuple[cst.Call, int, int]] = set()
         self._fluent: set[tuple[cst.CSTNode, int]] = set()
@@ -321,6 +378,8 @@ class ScopeAnalysis:
             shared_names if shared_names is not None else _names_shared_outside(ctx, scope)
         )
         self._in_lifecycle_args: dict[cst.Call, bool] = {}
+        #: TLC106 (strict LIFO) costs a look at every span per end: only when it is on.
+        self.lifo = ctx.enabled is None or "TLC106" in ctx.enabled
         self._taken: dict[cst.Call, LifecycleCall] = {}
 
     # --- entry ---------------------------------------------------------------
@@ -340,7 +399,7 @@ class ScopeAnalysis:
             self.exit(state, state.witness, on_exception=True)
         self.facts.leaks = sorted(self._leaks, key=lambda leak: (leak.site, leak.on_exception))
         self.facts.double_ends = list(self._double)
-        self.facts.order = list(self._order)
+        self.facts.order = list(self._order.values())
         self.facts.stored_on_self = sorted(self._stored)
         self.facts.cross_trace = list(self._cross)
         self.facts.fluent_under_client = list(self._fluent)
@@ -434,8 +493,7 @@ class ScopeAnalysis:
             taken = self._taken_from_self(node)
             assert taken is not None
             site = self.site_for(taken)
-            fact = SpanFact(OPEN, None, -1, -1, len(state.spans) + 1)
-            adopted = state.with_span(site.index, fact)
+            adopted = state.started(site.index, SpanFact(OPEN, None, -1, -1, 0))
             out.normal.add(self.rebind(holder.value, ("span", site.index), adopted, node))
             if _may_be_none(node.value):
                 out.normal.add(self.rebind(holder.value, ("none",), state, node))
@@ -836,24 +894,15 @@ class ScopeAnalysis:
         parent_fact = state.span(parent) if parent != -1 else None
         if parent_fact is not None and parent_fact.status == ENDED and parent_fact.end_node:
             # A child started under a parent that has already ended (TLC105, at that end).
-            self._order.add(
-                OrderViolation("TLC105", parent_fact.end_node, parent, site.index, True)
-            )
+            self._note_order("TLC105", parent_fact.end_node, parent, site.index, True)
         previous = state.span(site.index)
         if previous is not None and previous.status == OPEN:
             # The same start runs again (a loop) while its last span is open.
             self._leaks.add(Leak(site.index, False, call.node, rebound=True))
-        if state.pending:
-            # Order checks waiting for the previous span of this start are moot: a
-            # later end of this site ends the new span, not that one.
-            state = state._replace(
-                pending=frozenset(p for p in state.pending if p[2] != site.index)
-            )
-        # Start order as ranks 1..n, so that loops reach a fixpoint.
-        others = sorted((f.seq, i) for i, f in state.spans if i != site.index)
-        spans = {i: _with_seq(state.span(i), rank) for rank, (_, i) in enumerate(others, 1)}
-        spans[site.index] = SpanFact(OPEN, None, parent, root, len(others) + 1)
-        return state._replace(spans=tuple(sorted(spans.items())), seq=len(others) + 1)
+        # Start order as ranks 1..n, so that loops reach a fixpoint. Order checks that
+        # waited for the previous span of this start are moot: the new span started
+        # after every earlier end (its rank is above every mark).
+        return state.started(site.index, SpanFact(OPEN, None, parent, root, 0))
 
     def _check_same_trace(
         self,
@@ -897,9 +946,9 @@ class ScopeAnalysis:
 
     def _maybe_ended(self, state: State, which: object) -> State:
         """An end whose target is not known: every span it may end is excused."""
-        for site, fact in state.spans:
+        for site, fact in list(state.spans.items()):
             if fact.status == OPEN and which(fact):  # type: ignore[operator]
-                state = state.with_span(site, _with_status(fact, HANDED, None))
+                state = state.with_span(site, _with_status(fact, HANDED, None, len(state.spans)))
         return state
 
     def end_site(
@@ -912,29 +961,78 @@ class ScopeAnalysis:
         if fact.status == ENDED:
             self._double.add((node, site, fact.end_node))
             return state
-        # Order violations waiting for this span to end become real now.
-        pending = state.pending
-        if pending:
-            for code, end_node, waiting, ended in pending:
-                if waiting == site:
-                    self._order.add(OrderViolation(code, end_node, ended, site))
-            pending = frozenset(p for p in pending if p[2] != site)
-        is_root = fact.root == site
-        new_pending = set(pending)
-        for other, other_fact in state.spans:
-            if other == site or other_fact.status != OPEN:
-                continue
-            if self._descends(other, site, state) or (is_root and other_fact.root == site):
-                new_pending.add(("TLC105", node, other, site))
-            elif (
-                other_fact.root == fact.root
-                and fact.root != -1
-                and other_fact.seq > fact.seq
-                and not self._descends(site, other, state)
+        self._order_checks(site, fact, state)
+        return state.with_span(site, _with_status(fact, ENDED, node, len(state.spans)))
+
+    def _order_checks(self, site: int, fact: SpanFact, state: State) -> None:
+        """TLC105/TLC106 at the end of ``site``: spans ended earlier on this path while it
+        was open (its ancestors, its trace's root, spans of its trace started before it).
+
+        Each ended span carries its ``mark`` (how many spans had started when it ended),
+        so the check looks only at this span's ancestors instead of keeping, per path,
+        every (ended, still open) pair.
+        """
+        seq = fact.seq
+
+        def was_open_at(ended: SpanFact) -> bool:
+            return seq <= ended.mark and (
+                fact.status == OPEN or (fact.status == HANDED and fact.mark > ended.mark)
+            )
+
+        spans = state.spans
+        ancestors: set[int] = set()
+        current = fact.parent
+        while current != -1 and current != site and current not in ancestors:
+            ancestors.add(current)
+            above = spans.get(current)
+            if above is None:
+                break
+            if above.status == ENDED and above.end_node is not None and was_open_at(above):
+                self._note_order("TLC105", above.end_node, current, site)
+            current = above.parent
+        root = fact.root
+        if root != -1 and root != site and root not in ancestors:
+            above = spans.get(root)
+            if (
+                above is not None
+                and above.root == root
+                and above.status == ENDED
+                and above.end_node is not None
+                and was_open_at(above)
             ):
-                new_pending.add(("TLC106", node, other, site))
-        state = state.with_span(site, _with_status(fact, ENDED, node))
-        return state._replace(pending=frozenset(new_pending))
+                self._note_order("TLC105", above.end_node, root, site)
+                ancestors.add(root)
+        if root == -1 or not self.lifo:
+            return
+        # TLC106: a span of the same trace, started before this one, ended while this
+        # one was open (ancestors aside: that is TLC105).
+        for other, other_fact in spans.items():
+            if (
+                other_fact.status == ENDED
+                and other_fact.root == root
+                and other_fact.seq < seq
+                and other != site
+                and other not in ancestors
+                and other_fact.end_node is not None
+                and was_open_at(other_fact)
+                and not self._descends(other, site, state)
+            ):
+                self._note_order("TLC106", other_fact.end_node, other, site)
+
+    def _note_order(
+        self,
+        code: str,
+        end_node: cst.CSTNode,
+        ended: int,
+        still_open: int,
+        started_after: bool = False,
+    ) -> None:
+        """Keep, per end call and code, the violation the report shows (the first by
+        (open site, ended site)): one end call may have many still-open spans."""
+        key = (code, end_node)
+        known = self._order.get(key)
+        if known is None or (still_open, ended) < (known.open_site, known.ended_site):
+            self._order[key] = OrderViolation(code, end_node, ended, still_open, started_after)
 
     def _descends(self, child: int, ancestor: int, state: State) -> bool:
         seen = set()
@@ -953,7 +1051,7 @@ class ScopeAnalysis:
         for site in sites:
             fact = state.span(site)
             if fact is not None and fact.status == OPEN:
-                state = state.with_span(site, _with_status(fact, HANDED, None))
+                state = state.with_span(site, _with_status(fact, HANDED, None, len(state.spans)))
         return state
 
     def is_owned(self, site: int) -> bool:
@@ -1019,13 +1117,17 @@ class ScopeAnalysis:
         if old is not None and old[0] == "span" and (value is None or value != old):
             site = old[1]
             fact = state.span(site)
-            others = any(v[0] == "span" and v[1] == site for k, v in state.vars if k != name)
+            others = any(
+                v[0] == "span" and v[1] == site for k, v in state.vars.items() if k != name
+            )
             if fact is not None and fact.status == OPEN and not others:
                 new_site = value[1] if value is not None and value[0] == "span" else None
                 if new_site != site:
                     if self._accountable(site):
                         self._leaks.add(Leak(site, False, node, rebound=True))
-                    state = state.with_span(site, _with_status(fact, HANDED, None))
+                    state = state.with_span(
+                        site, _with_status(fact, HANDED, None, len(state.spans))
+                    )
         return state.with_var(name, value)
 
     def value_of(self, value: cst.BaseExpression, state: State) -> VarValue | None:
@@ -1159,8 +1261,11 @@ class ScopeAnalysis:
         return None
 
 
-def _with_status(fact: SpanFact, status: str, end_node: cst.CSTNode | None) -> SpanFact:
-    return SpanFact(status, end_node, fact.parent, fact.root, fact.seq)
+def _with_status(
+    fact: SpanFact, status: str, end_node: cst.CSTNode | None, mark: int = 0
+) -> SpanFact:
+    """``mark``: the number of spans started on the path when the status changed."""
+    return SpanFact(status, end_node, fact.parent, fact.root, fact.seq, mark)
 
 
 def is_fluent_start(ctx: FileContext, expr: cst.BaseExpression, scope: Scope) -> bool:
@@ -1198,11 +1303,6 @@ def _traced_functions(ctx: FileContext) -> frozenset[str]:
         )
         ctx.cache["traced-functions"] = cached
     return cached  # type: ignore[return-value]
-
-
-def _with_seq(fact: SpanFact | None, seq: int) -> SpanFact:
-    assert fact is not None
-    return SpanFact(fact.status, fact.end_node, fact.parent, fact.root, seq)
 
 
 def _is_none_literal(expr: cst.BaseExpression | None) -> bool:
