@@ -33,6 +33,9 @@ OPEN, ENDED, HANDED = "open", "ended", "handed"
 #: no finding is better than a guess.
 MAX_STATES = 400
 
+#: How far up the parent chain the order checks look at each end (see ``_order_checks``).
+MAX_ANCESTORS = 32
+
 #: Method calls that store their argument in a container: always a hand-over.
 _STORING_METHODS = frozenset(
     {
@@ -260,10 +263,13 @@ class State:
                         mark=other_fact.mark - 1 if other_fact.mark >= old else other_fact.mark,
                     )
             rank = len(spans)
-        else:
-            rank = len(spans) + 1
-        spans[site] = fact._replace(seq=rank)
-        return State(spans, self.vars, rank, self.witness, None, self._vars_hash)
+            spans[site] = fact._replace(seq=rank)
+            return State(spans, self.vars, rank, self.witness, None, self._vars_hash)
+        rank = len(spans) + 1
+        new = fact._replace(seq=rank)
+        spans[site] = new
+        spans_hash = (self._spans_hash + hash((site, new))) & _HASH_MASK
+        return State(spans, self.vars, rank, self.witness, spans_hash, self._vars_hash)
 
     def open_sites(self) -> Iterator[int]:
         return (i for i, f in self.spans.items() if f.status == OPEN)
@@ -970,7 +976,10 @@ class ScopeAnalysis:
 
         Each ended span carries its ``mark`` (how many spans had started when it ended),
         so the check looks only at this span's ancestors instead of keeping, per path,
-        every (ended, still open) pair.
+        every (ended, still open) pair. Only the nearest ``MAX_ANCESTORS`` ancestors
+        are looked at (and the trace's root, always): spans nested deeper than that
+        in one function are generated code, and a walk to the top for every end
+        would make a chain of n spans cost n squared.
         """
         seq = fact.seq
 
@@ -982,7 +991,12 @@ class ScopeAnalysis:
         spans = state.spans
         ancestors: set[int] = set()
         current = fact.parent
-        while current != -1 and current != site and current not in ancestors:
+        while (
+            current != -1
+            and current != site
+            and current not in ancestors
+            and len(ancestors) < MAX_ANCESTORS
+        ):
             ancestors.add(current)
             above = spans.get(current)
             if above is None:
