@@ -541,24 +541,28 @@ class ScopeAnalysis:
 
     def if_(self, node: cst.If, states: set[State]) -> Outcome:
         out = Outcome()
-        entered: set[State] = set()
-        for state in states:
-            entered.add(self.expression(node.test, state, out))
-        true_states = {s for s in entered if self.feasible(node.test, s, True)}
-        false_states = {s for s in entered if self.feasible(node.test, s, False)}
-        body = self.block(node.body.body, true_states)
-        out.absorb_jumps(body)
-        out.normal |= body.normal
-        if node.orelse is None:
-            out.normal |= false_states
-        elif isinstance(node.orelse, cst.If):
-            other = self.if_(node.orelse, false_states)
-            out.absorb_jumps(other)
-            out.normal |= other.normal
-        else:
-            other = self.block(node.orelse.body.body, false_states)
-            out.absorb_jumps(other)
-            out.normal |= other.normal
+        current: cst.If | None = node
+        # An ``elif`` chain is walked in a loop, not by recursion: a thousand ``elif``s
+        # are valid Python.
+        while current is not None:
+            entered: set[State] = set()
+            for state in states:
+                entered.add(self.expression(current.test, state, out))
+            true_states = {s for s in entered if self.feasible(current.test, s, True)}
+            false_states = {s for s in entered if self.feasible(current.test, s, False)}
+            body = self.block(current.body.body, true_states)
+            out.absorb_jumps(body)
+            out.normal |= body.normal
+            orelse = current.orelse
+            current = None
+            if orelse is None:
+                out.normal |= false_states
+            elif isinstance(orelse, cst.If):
+                current, states = orelse, false_states
+            else:
+                other = self.block(orelse.body.body, false_states)
+                out.absorb_jumps(other)
+                out.normal |= other.normal
         return out
 
     def loop(self, node: cst.For | cst.While, states: set[State]) -> Outcome:
