@@ -29,8 +29,13 @@ from lifecycle_runtime import mlflow_facts as facts
 
 OPEN, ENDED, HANDED = "open", "ended", "handed"
 
-#: Beyond this many distinct path states at one point the scope is skipped:
-#: no finding is better than a guess.
+#: Beyond this many distinct path states at one point, states are joined: those that
+#: agree on the names a guard tests (``if span is not None``) and on the way the path
+#: left (the raising node) become one state (see ``ScopeAnalysis.join``).
+JOIN_AT = 64
+
+#: Beyond this many distinct path states at one point, even after joining, the scope
+#: is not analysed and TLC003 says so: a notice is better than a guess.
 MAX_STATES = 400
 
 #: How far up the parent chain the order checks look at each end (see ``_order_checks``).
@@ -384,6 +389,8 @@ class ScopeAnalysis:
             shared_names if shared_names is not None else _names_shared_outside(ctx, scope)
         )
         self._in_lifecycle_args: dict[cst.Call, bool] = {}
+        self._guards: dict[str, int] | None = None
+        self._order_index: dict[int, int] | None = None
         #: TLC106 (strict LIFO) costs a look at every span per end: only when it is on.
         self.lifo = ctx.enabled is None or "TLC106" in ctx.enabled
         self._taken: dict[cst.Call, LifecycleCall] = {}
@@ -428,13 +435,125 @@ class ScopeAnalysis:
         for statement in statements:
             if not current:
                 break
-            if len(current) > MAX_STATES:
-                raise TooComplex
+            if len(current) > JOIN_AT:
+                current = self.join(current, statement)
             outcome = self.statement(statement, current)
             result.absorb_jumps(outcome)
             current = outcome.normal
         result.normal = current
         return result
+
+    def join(self, states: set[State], at: cst.CSTNode) -> set[State]:
+        """Join the states that agree on the values of the names guards test from ``at``
+        on, and on the node the path raised at: a path state per combination of those.
+
+        Within a group, a name keeps its value where all states agree (else it is
+        unknown), and a span is open if it is open on any path, else ended if ended on
+        any, else handed over. A span known on one path only keeps that fact; start
+        order is kept, and the order marks are dropped (no TLC105/106 from a joined
+        end). Findings that need the joined detail are lost, never invented; beyond
+        ``MAX_STATES`` groups, the scope is reported (TLC003), not guessed.
+        """
+        here = self._node_order(at)
+        guards = [name for name, last in self._guard_names().items() if last >= here]
+        groups: dict[tuple[object, ...], list[State]] = {}
+        for state in states:
+            key = (id(state.witness), *(state.vars.get(name) for name in guards))
+            groups.setdefault(key, []).append(state)
+        if len(groups) > MAX_STATES:
+            raise TooComplex
+        return {self._joined(group) for group in groups.values()}
+
+    def _joined(self, group: list[State]) -> State:
+        first = group[0]
+        if len(group) == 1:
+            return first
+        vars = dict(first.vars)
+        spans_alike = True
+        for state in group[1:]:
+            for name in list(vars):
+                if state.vars.get(name) != vars[name]:
+                    del vars[name]
+            if spans_alike and state.spans != first.spans:
+                spans_alike = False
+        if spans_alike:
+            return State(first.spans, vars, first.seq, first.witness, first._spans_hash)
+        alternatives: dict[int, list[SpanFact]] = {}
+        for state in group:
+            for site, fact in state.spans.items():
+                alternatives.setdefault(site, []).append(fact)
+        merged: list[tuple[int, int, SpanFact]] = []
+        for site, facts_of_site in alternatives.items():
+            statuses = {fact.status for fact in facts_of_site}
+            status = OPEN if OPEN in statuses else ENDED if ENDED in statuses else HANDED
+            end_node = None
+            if status == ENDED:
+                end_node = min(
+                    (f.end_node for f in facts_of_site if f.end_node is not None),
+                    key=self._node_order,
+                    default=None,
+                )
+            parents = {fact.parent for fact in facts_of_site}
+            roots = {fact.root for fact in facts_of_site}
+            fact = SpanFact(
+                status,
+                end_node,
+                parents.pop() if len(parents) == 1 else -1,
+                roots.pop() if len(roots) == 1 else -1,
+                0,
+            )
+            merged.append((min(f.seq for f in facts_of_site), site, fact))
+        merged.sort(key=lambda item: (item[0], item[1]))
+        spans = {site: fact._replace(seq=rank) for rank, (_, site, fact) in enumerate(merged, 1)}
+        return State(spans, vars, len(spans), first.witness)
+
+    def _guard_names(self) -> dict[str, int]:
+        """Names whose value an ``if``/``while`` test of this scope reads as a guard, with
+        the place (``_node_order``) after which no test reads them any more: the last
+        test, or the end of the outermost loop around it."""
+        if self._guards is None:
+            found: dict[str, int] = {}
+            loop_ends: dict[int, int] = {}
+            for node in descendants(self.scope.node, into_scopes=False):
+                if not isinstance(node, (cst.If, cst.While)):
+                    continue
+                last = self._node_order(node)
+                outer: cst.CSTNode | None = None
+                ancestor = self.ctx.index.parents.get(node)
+                while ancestor is not None and ancestor is not self.scope.node:
+                    if isinstance(ancestor, (cst.For, cst.While)):
+                        outer = ancestor
+                    ancestor = self.ctx.index.parents.get(ancestor)
+                if outer is not None:
+                    end = loop_ends.get(id(outer))
+                    if end is None:
+                        end = max((self._node_order(n) for n in descendants(outer)), default=last)
+                        loop_ends[id(outer)] = end
+                    last = max(last, end)
+                stack: list[cst.BaseExpression] = [node.test]
+                while stack:
+                    test = stack.pop()
+                    name = None
+                    if isinstance(test, cst.Name):
+                        name = test.value
+                    elif isinstance(test, cst.UnaryOperation):
+                        stack.append(test.expression)
+                    elif isinstance(test, cst.BooleanOperation):
+                        stack.extend((test.left, test.right))
+                    elif isinstance(test, cst.Comparison) and isinstance(test.left, cst.Name):
+                        name = test.left.value
+                    if name is not None:
+                        found[name] = max(found.get(name, -1), last)
+            self._guards = dict(sorted(found.items()))
+        return self._guards
+
+    def _node_order(self, node: cst.CSTNode) -> int:
+        """A node's place in the source (for choices that must not depend on hashing)."""
+        if self._order_index is None:
+            self._order_index = {
+                id(n): i for i, n in enumerate(descendants(self.scope.node, into_scopes=False))
+            }
+        return self._order_index.get(id(node), -1)
 
     def statement(self, node: cst.CSTNode, states: set[State]) -> Outcome:
         if isinstance(node, cst.SimpleStatementLine):
@@ -580,6 +699,8 @@ class ScopeAnalysis:
         seen: set[State] = set()
         frontier = head
         while frontier:
+            if len(frontier) > JOIN_AT:
+                frontier = self.join(frontier, node) - seen
             seen |= frontier
             if len(seen) > MAX_STATES:
                 raise TooComplex

@@ -30,10 +30,35 @@ class NotAnalysed(Rule):
         own), or add `# noqa: TLC003` to accept that it is not checked.
         """
     bad = """
-        def handle(root, f1, f2, f3, f4, f5, f6, f7, f8, f9, f10):
-            # ten independent branches, each keeping its own span open on some paths,
-            # and a name whose value a later test reads: more path states than the budget
-            ...
+        def handle(root, a, b, c, d, e, f, g, h, i):
+            # nine optional steps, each ended later under its own guard: 2**9 paths
+            s1 = client.start_span("a", root.trace_id, root.span_id) if a else None
+            s2 = client.start_span("b", root.trace_id, root.span_id) if b else None
+            s3 = client.start_span("c", root.trace_id, root.span_id) if c else None
+            s4 = client.start_span("d", root.trace_id, root.span_id) if d else None
+            s5 = client.start_span("e", root.trace_id, root.span_id) if e else None
+            s6 = client.start_span("f", root.trace_id, root.span_id) if f else None
+            s7 = client.start_span("g", root.trace_id, root.span_id) if g else None
+            s8 = client.start_span("h", root.trace_id, root.span_id) if h else None
+            s9 = client.start_span("i", root.trace_id, root.span_id) if i else None
+            if s1 is not None:
+                client.end_span(root.trace_id, s1.span_id)
+            if s2 is not None:
+                client.end_span(root.trace_id, s2.span_id)
+            if s3 is not None:
+                client.end_span(root.trace_id, s3.span_id)
+            if s4 is not None:
+                client.end_span(root.trace_id, s4.span_id)
+            if s5 is not None:
+                client.end_span(root.trace_id, s5.span_id)
+            if s6 is not None:
+                client.end_span(root.trace_id, s6.span_id)
+            if s7 is not None:
+                client.end_span(root.trace_id, s7.span_id)
+            if s8 is not None:
+                client.end_span(root.trace_id, s8.span_id)
+            if s9 is not None:
+                client.end_span(root.trace_id, s9.span_id)
         """
     good = """
         def handle(root, flags):
