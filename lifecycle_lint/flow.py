@@ -32,7 +32,7 @@ OPEN, ENDED, HANDED = "open", "ended", "handed"
 #: Beyond this many distinct path states at one point, states are joined: those that
 #: agree on the names a guard tests (``if span is not None``) and on the way the path
 #: left (the raising node) become one state (see ``ScopeAnalysis.join``).
-JOIN_AT = 64
+JOIN_AT = 32
 
 #: Beyond this many distinct path states at one point, even after joining, the scope
 #: is not analysed and TLC003 says so: a notice is better than a guess.
@@ -390,6 +390,8 @@ class ScopeAnalysis:
         )
         self._in_lifecycle_args: dict[cst.Call, bool] = {}
         self._guards: dict[str, int] | None = None
+        #: The evaluation order of each expression, worked out once (not once per path).
+        self._evaluation: dict[cst.BaseExpression, list[cst.CSTNode]] = {}
         self._order_index: dict[int, int] | None = None
         #: TLC106 (strict LIFO) costs a look at every span per end: only when it is on.
         self.lifo = ctx.enabled is None or "TLC106" in ctx.enabled
@@ -478,12 +480,41 @@ class ScopeAnalysis:
                 spans_alike = False
         if spans_alike:
             return State(first.spans, vars, first.seq, first.witness, first._spans_hash)
+        # Facts every path agrees on are kept as they are; the others are merged.
+        common = first.spans.items()
+        for state in group[1:]:
+            common = common & state.spans.items()  # type: ignore[assignment]
+        agreed = dict(common)
         alternatives: dict[int, list[SpanFact]] = {}
         for state in group:
             for site, fact in state.spans.items():
-                alternatives.setdefault(site, []).append(fact)
-        merged: list[tuple[int, int, SpanFact]] = []
+                if site not in agreed:
+                    alternatives.setdefault(site, []).append(fact)
+        # A span no name refers to any more, ended or handed over on every path, can
+        # take part in no later finding (unless it is the parent or the root of one that
+        # can): dropped, so that a long function's joined states do not grow with it.
+        live = {value[1] for value in vars.values() if value[0] in ("span", "id")}
+        live.update(site for site, fact in agreed.items() if fact.status == OPEN)
+        live.update(
+            site
+            for site, facts_of_site in alternatives.items()
+            if any(fact.status == OPEN for fact in facts_of_site)
+        )
+        pending = list(live)
+        while pending:
+            site = pending.pop()
+            known = agreed.get(site)
+            for fact in [known] if known is not None else alternatives.get(site, ()):
+                for above in (fact.parent, fact.root):
+                    if above != -1 and above not in live:
+                        live.add(above)
+                        pending.append(above)
+        merged: list[tuple[int, int, SpanFact]] = [
+            (fact.seq, site, fact) for site, fact in agreed.items() if site in live
+        ]
         for site, facts_of_site in alternatives.items():
+            if site not in live:
+                continue
             statuses = {fact.status for fact in facts_of_site}
             status = OPEN if OPEN in statuses else ENDED if ENDED in statuses else HANDED
             end_node = None
@@ -504,7 +535,11 @@ class ScopeAnalysis:
             )
             merged.append((min(f.seq for f in facts_of_site), site, fact))
         merged.sort(key=lambda item: (item[0], item[1]))
-        spans = {site: fact._replace(seq=rank) for rank, (_, site, fact) in enumerate(merged, 1)}
+        spans = {}
+        for rank, (_, site, fact) in enumerate(merged, 1):
+            spans[site] = (
+                fact if fact.seq == rank and fact.mark == 0 else fact._replace(seq=rank, mark=0)
+            )
         return State(spans, vars, len(spans), first.witness)
 
     def _guard_names(self) -> dict[str, int]:
@@ -853,7 +888,10 @@ class ScopeAnalysis:
 
     def expression(self, expr: cst.BaseExpression, state: State, out: Outcome) -> State:
         """Evaluate the calls, awaits, yields and walruses in ``expr``, in order."""
-        for node in _evaluation_order(expr):
+        order = self._evaluation.get(expr)
+        if order is None:
+            order = self._evaluation[expr] = _evaluation_order(expr)
+        for node in order:
             if isinstance(node, cst.Call):
                 state = self.call(node, state, out)
             elif isinstance(node, cst.Await):

@@ -84,7 +84,9 @@ def guarded(count: int) -> str:
     """Optional spans ended later under their own guards: the guards need every combination."""
     body = "def f(root, flags):\n"
     for i in range(count):
-        body += f"    s{i} = c.start_span('x', root.trace_id, root.span_id) if flags[{i}] else None\n"
+        body += (
+            f"    s{i} = c.start_span('x', root.trace_id, root.span_id) if flags[{i}] else None\n"
+        )
     for i in range(count):
         body += f"    if s{i} is not None:\n        c.end_span(root.trace_id, s{i}.span_id)\n"
     return HEADER + body
