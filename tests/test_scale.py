@@ -176,3 +176,21 @@ def test_deep_valid_code_is_analysed(kind: str, tmp_path: Path, capsys) -> None:
     # The flake8 plugin reports the same findings.
     checker = LifecycleChecker(None, source.splitlines(keepends=True), str(path))
     assert [(line, text.split()[0]) for line, _, text, _ in checker.run()] == expected
+
+
+def test_code_too_deep_even_for_the_retry_gets_a_notice_not_an_internal_error(
+    monkeypatch,
+) -> None:
+    import lifecycle_lint.deep
+    import lifecycle_lint.engine
+
+    def too_deep(*args: object, **kwargs: object) -> None:
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(lifecycle_lint.engine, "_run_rules", too_deep)
+    monkeypatch.setattr(lifecycle_lint.deep, "call_with_deep_stack", lambda function: function())
+    result = lint_source("m.py", deep_source("and"), LintOptions())
+    assert result.error is None
+    assert [(f.line, f.column, f.code, f.message) for f in result.findings] == [
+        (1, 1, "TLC003", "not analysed: the file is nested too deeply to analyse")
+    ]
