@@ -935,8 +935,11 @@ def _map_event(verdict: Verdict, path: PathResult, event: Event, program: Progra
         ]
         if not later:
             return  # the child is never ended: TLC101 alone (one defect, one finding)
+        handed = {program.starts[name] for name in path.blind if name in program.starts}
         if all(
-            child in path.helper_ids or path.start_lines[child] in program.blind_lines
+            child in path.helper_ids
+            or path.start_lines[child] in program.blind_lines
+            or path.start_lines[child] in handed
             for child in later
         ):
             verdict.excuse(key, HELPER_SPAN)
