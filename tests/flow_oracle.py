@@ -935,7 +935,8 @@ def _map_event(verdict: Verdict, path: PathResult, event: Event, program: Progra
         ]
         if not later:
             return  # the child is never ended: TLC101 alone (one defect, one finding)
-        handed = {program.starts[name] for name in path.blind if name in program.starts}
+        # Spans the linter took as ended at a blind end or at an end with a literal ID.
+        handed = {program.starts[n] for n in path.blind | path.meant if n in program.starts}
         if all(
             child in path.helper_ids
             or path.start_lines[child] in program.blind_lines
