@@ -368,6 +368,20 @@ def program_from_source(source: str) -> Program:
         elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
             if getattr(node.value.func, "id", None) == HELPER_START:
                 from_helper |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+    # A span started with an ID from such a span is of a trace the linter cannot see too.
+    assigned = [
+        ({t.id for t in n.targets if isinstance(t, ast.Name)}, n.value)
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Assign) and isinstance(n.value, ast.Call)
+    ]
+    grown = True
+    while grown:
+        grown = False
+        for targets, value in assigned:
+            names = {n.id for n in ast.walk(value) if isinstance(n, ast.Name)}
+            if names & from_helper and not targets <= from_helper:
+                from_helper |= targets
+                grown = True
     blind_lines = {line for line, names in ends if names & from_helper}
     return Program(
         source,
