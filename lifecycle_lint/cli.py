@@ -119,6 +119,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="worker processes (default: the CPU count; 1 checks in this process)",
     )
+    parser.add_argument(
+        "--force-exclude",
+        action="store_true",
+        help="apply the configured exclusions to paths named on the command line too "
+        "(the pre-commit hooks pass it)",
+    )
+    parser.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
     parser.add_argument("--explain", metavar="CODE", help="print a rule's documentation")
     parser.add_argument("--version", action="version", version=f"lifecycle-lint {__version__}")
     return parser
@@ -280,7 +287,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             config_for: Callable[[Path], Config] = lambda _path: explicit  # noqa: E731
         else:
             config_for = find_config
-        files = discover(args.paths, excluded=lambda p: config_for(p).is_excluded(p))
+        files = discover(args.paths, config_for, force_exclude=args.force_exclude)
+        if not files:
+            print(
+                f"lifecycle-lint: no Python files found under {', '.join(args.paths)}",
+                file=sys.stderr,
+            )
         options_for = _options_factory(config_for, overrides)
         mode = "diff" if args.diff else "fix" if args.fix else "check"
         tasks = [Task(path, options_for(path), mode) for path in files]
