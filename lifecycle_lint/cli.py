@@ -10,10 +10,11 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from lifecycle_lint import __version__
+from lifecycle_lint.cache import Cache, default_cache_dir, entry_key
 from lifecycle_lint.config import (
     Config,
     ConfigError,
@@ -35,8 +36,10 @@ EXIT_CLEAN = 0
 EXIT_FINDINGS = 1
 EXIT_ERROR = 2
 
-#: A worker process is worth starting only for this many files that need parsing.
+#: A worker process is worth starting only for this many files that need parsing ...
 MIN_FILES_PER_WORKER = 8
+#: ... holding this much source (bytes) together: about half a second of work.
+MIN_BYTES_PER_WORKER = 128 * 1024
 
 
 def _codes(value: str) -> list[str]:
@@ -125,7 +128,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="apply the configured exclusions to paths named on the command line too "
         "(the pre-commit hooks pass it)",
     )
-    parser.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
+    parser.add_argument(
+        "--no-cache", action="store_true", help="neither read nor write the results cache"
+    )
+    parser.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        help="the results cache's folder (default: $LIFECYCLE_LINT_CACHE_DIR, else "
+        ".lifecycle_lint_cache at the project root)",
+    )
     parser.add_argument("--explain", metavar="CODE", help="print a rule's documentation")
     parser.add_argument("--version", action="version", version=f"lifecycle-lint {__version__}")
     return parser
@@ -154,11 +165,12 @@ class Task:
     path: Path
     options: LintOptions
     mode: str = "check"  # check | fix | diff
+    data: bytes | None = field(default=None, repr=False, compare=False)  # read already
 
 
 def run_task(task: Task) -> Outcome:
     if task.mode == "check":
-        result = lint_file(task.path, task.options)
+        result = lint_file(task.path, task.options, data=task.data)
         return Outcome(result.path, result.findings, result.error, worker=os.getpid())
     from lifecycle_lint.fixer import fix_file
 
@@ -174,19 +186,24 @@ def run_task(task: Task) -> Outcome:
     )
 
 
-def _needs_work(path: Path) -> bool:
-    """Only files holding a lifecycle token (or unreadable ones) can have findings."""
-    try:
-        data = path.read_bytes()
-    except OSError:
-        return True
-    return has_lifecycle_token(data)
+def plan_workers(jobs: int, sizes: Sequence[int]) -> int:
+    """Worker processes for files of these sizes that need parsing (0: in this process).
 
-
-def plan_workers(jobs: int, files: int) -> int:
-    """Worker processes for ``files`` files that need parsing (0: in this process)."""
-    workers = min(jobs, files // MIN_FILES_PER_WORKER)
+    A pool pays off only when each worker gets enough source to parse to outweigh
+    starting it (a process, libcst's import): ``MIN_BYTES_PER_WORKER`` each, and
+    ``MIN_FILES_PER_WORKER`` files each.
+    """
+    workers = min(jobs, len(sizes) // MIN_FILES_PER_WORKER, sum(sizes) // MIN_BYTES_PER_WORKER)
     return workers if workers >= 2 else 0
+
+
+def _dependencies(task: Task) -> str:
+    """What a file's verdict depends on beyond its bytes and settings, for the cache key.
+
+    The project index's digest of the summaries of the project modules the file
+    imports goes here, so that a change to a helper re-checks its users.
+    """
+    return ""
 
 
 def _pool_context():  # type: ignore[no-untyped-def]
@@ -199,24 +216,48 @@ def _pool_context():  # type: ignore[no-untyped-def]
     return multiprocessing.get_context()
 
 
-def run_tasks(tasks: Sequence[Task], jobs: int) -> list[Outcome]:
-    """Outcomes in the order of ``tasks``, the same whatever ``jobs`` is."""
+def run_tasks(tasks: Sequence[Task], jobs: int, cache: Cache | None = None) -> list[Outcome]:
+    """Outcomes in the order of ``tasks``, the same whatever ``jobs`` is.
+
+    Each file is read once, here: a file without a lifecycle token is done; a check
+    whose cache entry matches the file's bytes and settings is done; the rest is
+    linted from the bytes read (so a cache entry always describes the bytes it is
+    keyed by), the largest files first so that the workers finish together.
+    """
     outcomes: list[Outcome | None] = [None] * len(tasks)
+    work = list(tasks)
     pending: list[int] = []
+    sizes: dict[int, int] = {}
+    keys: dict[int, str] = {}
     for i, task in enumerate(tasks):
-        if _needs_work(task.path):
-            pending.append(i)
-        else:
+        try:
+            data = task.path.read_bytes()
+        except OSError:
+            pending.append(i)  # reported as TLC002 by the check
+            continue
+        if not has_lifecycle_token(data):
             outcomes[i] = Outcome(str(task.path))
-    workers = plan_workers(jobs, len(pending))
+            continue
+        if task.mode == "check":
+            if cache is not None:
+                key = entry_key(data, task.options, _dependencies(task))
+                found = cache.get(str(task.path), task.options, key)
+                if found is not None:
+                    outcomes[i] = Outcome(str(task.path), found)
+                    continue
+                keys[i] = key
+            work[i] = replace(task, data=data)
+        sizes[i] = len(data)
+        pending.append(i)
+    pending.sort(key=lambda i: -sizes.get(i, 0))
+    workers = plan_workers(jobs, [sizes.get(i, 0) for i in pending])
     if workers:
         from concurrent.futures import ProcessPoolExecutor
         from concurrent.futures.process import BrokenProcessPool
 
-        chunk = max(1, len(pending) // (workers * 4))
         try:
             with ProcessPoolExecutor(workers, mp_context=_pool_context()) as pool:
-                done = pool.map(run_task, [tasks[i] for i in pending], chunksize=chunk)
+                done = pool.map(run_task, [work[i] for i in pending])
                 for i, outcome in zip(pending, done, strict=True):
                     outcomes[i] = outcome
         except BrokenProcessPool:
@@ -227,7 +268,12 @@ def run_tasks(tasks: Sequence[Task], jobs: int) -> list[Outcome]:
                     )
     else:
         for i in pending:
-            outcomes[i] = run_task(tasks[i])
+            outcomes[i] = run_task(work[i])
+    if cache is not None:
+        for i, key in keys.items():
+            outcome = outcomes[i]
+            if outcome is not None and outcome.error is None:
+                cache.put(str(tasks[i].path), tasks[i].options, key, outcome.findings)
     return [o for o in outcomes if o is not None]
 
 
@@ -303,7 +349,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"lifecycle-lint: error: no such file or folder: {error}", file=sys.stderr)
         return EXIT_ERROR
 
-    outcomes = run_tasks(tasks, args.jobs)
+    cache = None
+    if mode == "check" and not args.no_cache:  # --fix and --diff never trust a cached fix
+        cache = Cache(args.cache_dir or default_cache_dir())
+    outcomes = run_tasks(tasks, args.jobs, cache)
+    if cache is not None:
+        cache.prune()
     findings: list[Finding] = []
     internal_errors = 0
     for outcome in outcomes:
