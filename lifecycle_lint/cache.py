@@ -33,7 +33,6 @@ import functools
 import hashlib
 import json
 import os
-import tempfile
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -298,6 +297,8 @@ def _touch(path: Path) -> None:
 
 
 def _write_atomically(target: Path, body: bytes) -> None:
+    import tempfile  # writes only: a warm run never imports it
+
     handle, temporary = tempfile.mkstemp(prefix=_TEMP_PREFIX, dir=target.parent)
     try:
         with os.fdopen(handle, "wb") as stream:

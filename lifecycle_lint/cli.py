@@ -293,10 +293,22 @@ def _options_factory(
     config_for: Callable[[Path], Config], overrides: Overrides
 ) -> Callable[[Path], LintOptions]:
     cache: dict[tuple[frozenset[str], int], LintOptions] = {}
+    # A file's configuration depends on its folder only; its codes on the configuration
+    # only, unless per-file ignores apply.
+    configs: dict[Path, Config] = {}
+    codes: dict[int, frozenset[str]] = {}
 
     def options_for(path: Path) -> LintOptions:
-        config = config_for(path)
-        key = (file_codes(config, overrides, path), mlflow_major(config, overrides))
+        config = configs.get(path.parent)
+        if config is None:
+            config = configs[path.parent] = config_for(path)
+        if config.per_file_ignores:
+            enabled = file_codes(config, overrides, path)
+        else:
+            enabled = codes.get(id(config)) or codes.setdefault(
+                id(config), file_codes(config, overrides, None)
+            )
+        key = (enabled, mlflow_major(config, overrides))
         if key not in cache:
             cache[key] = LintOptions(Settings(mlflow_major=key[1]), key[0])  # type: ignore[arg-type]
         return cache[key]

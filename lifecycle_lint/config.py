@@ -238,18 +238,25 @@ def _config_in(folder: Path) -> Config | None:
 def find_config(start: Path | str) -> Config:
     """The configuration of a file or folder: the nearest ``pyproject.toml`` holding
     ``[tool.lifecycle-lint]``, walking up; the built-in defaults when there is none."""
-    folder = Path(os.path.abspath(start))
-    if not folder.is_dir():
-        folder = folder.parent
-    for candidate in (folder, *folder.parents):
-        found = _config_in(candidate)
-        if found is not None:
-            return found
-    return DEFAULT
+    folder = os.path.abspath(start)
+    if not os.path.isdir(folder):
+        folder = os.path.dirname(folder)
+    return _config_from(folder)
+
+
+@functools.lru_cache(maxsize=4096)
+def _config_from(folder: str) -> Config:
+    """``find_config`` of a folder: its own, else its parent's (each folder asked once)."""
+    found = _config_in(Path(folder))
+    if found is not None:
+        return found
+    parent = os.path.dirname(folder)
+    return DEFAULT if parent == folder else _config_from(parent)
 
 
 def clear_cache() -> None:
     _config_in.cache_clear()
+    _config_from.cache_clear()
 
 
 @dataclass(frozen=True)

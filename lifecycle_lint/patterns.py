@@ -66,9 +66,9 @@ def _compile(pattern: str) -> tuple[re.Pattern[str], bool] | None:
 class _Parts(NamedTuple):
     name: str | None  # a plain name: looked up, not compiled
     folders_only: bool
-    regex: re.Pattern[str] | None
     excludes: bool  # False: a "!" pattern
-    by_name: bool  # the regex is asked about the entry's name only
+    by_name: bool  # a glob asked about the entry's name only (no inner "/")
+    suffix: str | None = None  # "*.egg-info": a name ending so, not compiled either
 
 
 @dataclass(frozen=True)
@@ -78,18 +78,30 @@ class PathPattern:
     pattern: str
 
     @functools.cached_property
+    def _text(self) -> str:
+        return _normalise(self.pattern)
+
+    @functools.cached_property
     def _parts(self) -> _Parts:
-        text = _normalise(self.pattern)
+        """What the pattern is, read from its text without compiling it."""
+        text = self._text
         name = _plain_name(text)
         if name is not None:
-            return _Parts(name, text.endswith("/"), None, True, True)
-        compiled = _compile(text)
-        if compiled is None:
-            return _Parts(None, False, None, True, False)
+            return _Parts(name, text.endswith("/"), True, True)
         body = text.removeprefix("!").rstrip("/")
-        # A glob without an inner "/" is matched against the entry's name alone.
         by_name = "/" not in body and "**" not in body
-        return _Parts(None, False, compiled[0], compiled[1], by_name)
+        rest = text[1:].removesuffix("/")
+        if text.startswith("*") and rest and _plain_name(rest) == rest:
+            return _Parts(None, text.endswith("/"), True, True, rest)
+        return _Parts(None, False, not text.startswith("!"), by_name)
+
+    @functools.cached_property
+    def _regex(self) -> re.Pattern[str] | None:
+        """pathspec's regex, compiled the first time a glob is asked (None: matches nothing)."""
+        if self._parts.name is not None or self._parts.suffix is not None:
+            return None
+        compiled = _compile(self._text)
+        return None if compiled is None else compiled[0]
 
     @property
     def negated(self) -> bool:
@@ -97,12 +109,15 @@ class PathPattern:
 
     def matches(self, relative: str) -> bool:
         """Whether the path (relative, ``/``-separated) or one of its folders matches."""
-        name, folders_only, regex, _, _ = self._parts
-        if name is not None:
+        name, folders_only, _, _, suffix = self._parts
+        if name is not None or suffix is not None:
             parts = relative.split("/")
             if folders_only:
                 parts = parts[:-1]
+            if suffix is not None:
+                return any(part.endswith(suffix) for part in parts)
             return name in parts
+        regex = self._regex
         if regex is None:
             return False
         # A file is asked as itself; its folders match through the regex's "below" group.
@@ -110,11 +125,15 @@ class PathPattern:
 
     def matches_entry(self, relative: str, is_dir: bool) -> bool:
         """Whether the entry itself matches (not only a folder above it)."""
-        name, folders_only, regex, _, by_name = self._parts
-        if name is not None:
+        name, folders_only, _, by_name, suffix = self._parts
+        if name is not None or suffix is not None:
             if folders_only and not is_dir:
                 return False
-            return relative.rpartition("/")[2] == name
+            last = relative.rpartition("/")[2]
+            if suffix is not None:
+                return last.endswith(suffix)
+            return last == name
+        regex = self._regex
         if regex is None:
             return False
         subject = relative.rpartition("/")[2] if by_name else relative
@@ -174,12 +193,17 @@ class PatternSet:
 
     def matches(self, relative: str) -> bool:
         """Whether the path or a folder above it is excluded."""
+        if not self._ordered:
+            parts = relative.split("/")
+            for index, part in enumerate(parts):
+                folders_only = self._names.get(part)
+                if folders_only is not None and (index < len(parts) - 1 or not folders_only):
+                    return True
+            return any(pattern.matches(relative) for pattern in self._globs)
         verdict = False
         for pattern in self.patterns:
             if pattern.matches(relative):
                 verdict = not pattern.negated
-                if not self._ordered:
-                    return True
         return verdict
 
 

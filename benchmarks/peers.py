@@ -1,0 +1,189 @@
+"""lifecycle-lint against its peers, on one corpus, measured in one run.
+
+    python -m pip install -e ".[bench]"
+    python benchmarks/peers.py [FOLDER] [--rounds N] [--slow-rounds N]
+
+FOLDER defaults to MLflow's installed package (corpus M). Every figure is the best
+(least) wall time of N rounds, the runs of a round taken in turn so that a slow
+spell of a shared machine hits all of them; each row also gives its ratio to its
+baseline and the target. Whole processes, except the in-process baselines:
+
+- text check + bare parse: read every file, look for a lifecycle token, and
+  ``libcst.parse_module`` the files that hold one: the work no run can skip.
+- in-process pipeline: ``lint_file`` over every file in this process.
+- lifecycle-lint cold ``-j1`` / ``-j2`` (``--no-cache``), warm (every result cached).
+- flake8 ``-j1 --select=E9,TLC`` against ``--select=E9``: what the plugin adds.
+- ruff ``--select E9,F63 --no-cache`` on one thread (``RAYON_NUM_THREADS=1``).
+- Fixit with one trivial rule (NoRedundantFString), in one process.
+- pylint with one checker (``--disable=all --enable=unreachable``), one process.
+
+Fixit and pylint parse every file and take minutes: ``--slow-rounds`` (default 1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+FIXIT = """\
+import sys
+from pathlib import Path
+from fixit.api import fixit_paths
+from fixit.config import parse_rule
+from fixit.ftypes import Options
+rules = [parse_rule("fixit.rules:NoRedundantFString", Path.cwd())]
+results = fixit_paths([Path(sys.argv[1])], options=Options(rules=rules), parallel=False)
+print(sum(1 for result in results if result.violation))
+"""
+
+
+def default_folder() -> str:
+    spec = importlib.util.find_spec("mlflow")
+    if spec is None or spec.origin is None:
+        raise SystemExit("give a folder: mlflow is not installed")
+    return str(Path(spec.origin).parent)
+
+
+def process(*command: str, env: dict[str, str] | None = None) -> Callable[[], None]:
+    def run() -> None:
+        done = subprocess.run(
+            command,
+            env={**os.environ, **(env or {})},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        if done.returncode not in (0, 1):
+            raise SystemExit(f"{' '.join(command)} failed ({done.returncode}): {done.stderr}")
+
+    return run
+
+
+def in_process(folder: str) -> tuple[Callable[[], None], Callable[[], None]]:
+    import libcst
+
+    from lifecycle_lint.discovery import discover
+    from lifecycle_lint.engine import LintOptions, has_lifecycle_token, lint_file
+
+    files = discover([folder])
+    options = LintOptions()
+
+    def text_and_parse() -> None:
+        for path in files:
+            data = path.read_bytes()
+            if has_lifecycle_token(data):
+                libcst.parse_module(data.decode("utf-8"))
+
+    def pipeline() -> None:
+        for path in files:
+            lint_file(path, options)
+
+    return text_and_parse, pipeline
+
+
+def measure(runs: dict[str, Callable[[], None]], rounds: int) -> dict[str, float]:
+    best = dict.fromkeys(runs, float("inf"))
+    for _ in range(rounds):
+        for name, run in runs.items():
+            start = time.perf_counter()
+            run()
+            best[name] = min(best[name], time.perf_counter() - start)
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("folder", nargs="?", default=None)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--slow-rounds", type=int, default=1)
+    parser.add_argument("--skip-slow", action="store_true", help="leave Fixit and pylint out")
+    args = parser.parse_args()
+    folder = args.folder or default_folder()
+    python = sys.executable
+    lint = (python, "-m", "lifecycle_lint", "--format", "json")
+    cache = tempfile.mkdtemp(prefix="peers-cache-")
+    try:
+        subprocess.run([*lint, "-j1", "--cache-dir", cache, folder], stdout=subprocess.DEVNULL)
+        text_and_parse, pipeline = in_process(folder)
+        one_thread = {"RAYON_NUM_THREADS": "1"}
+        fast = {
+            "text check + bare parse": text_and_parse,
+            "in-process pipeline": pipeline,
+            "lifecycle-lint cold -j1": process(*lint, "-j1", "--no-cache", folder),
+            "lifecycle-lint cold -j2": process(*lint, "-j2", "--no-cache", folder),
+            "lifecycle-lint warm": process(*lint, "-j1", "--cache-dir", cache, folder),
+            "flake8 -j1 E9,TLC": process(
+                python, "-m", "flake8", "-j1", "--select=E9,TLC", "--isolated", folder
+            ),
+            "flake8 -j1 E9": process(
+                python, "-m", "flake8", "-j1", "--select=E9", "--isolated", folder
+            ),
+            "ruff E9,F63 one thread": process(
+                shutil.which("ruff") or "ruff",
+                "check",
+                "--select",
+                "E9,F63",
+                "--no-cache",
+                "--isolated",
+                "--quiet",
+                folder,
+                env=one_thread,
+            ),
+        }
+        times = measure(fast, args.rounds)
+        if not args.skip_slow:
+            slow = {
+                "Fixit, one rule": process(python, "-c", FIXIT, folder),
+                "pylint, one checker": process(
+                    python,
+                    "-m",
+                    "pylint",
+                    "-j1",
+                    "--disable=all",
+                    "--enable=unreachable",
+                    "--score=n",
+                    folder,
+                ),
+            }
+            times |= measure(slow, args.slow_rounds)
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+
+    t = times
+    rows = [
+        ("text check + bare parse", None, ""),
+        ("in-process pipeline", t["text check + bare parse"], "<= 1.30 x text check + parse"),
+        ("lifecycle-lint cold -j1", t["text check + bare parse"], "<= 1.30 x text check + parse"),
+        ("lifecycle-lint cold -j2", t["lifecycle-lint cold -j1"], "<= 0.59 x cold -j1 (1.7x)"),
+        ("lifecycle-lint warm", t["ruff E9,F63 one thread"], "<= 2.00 x ruff"),
+        ("flake8 -j1 E9,TLC", t["flake8 -j1 E9"], "<= 1.15 x flake8 E9"),
+        ("flake8 -j1 E9", None, ""),
+        ("ruff E9,F63 one thread", None, ""),
+    ]
+    if "Fixit, one rule" in t:
+        rows += [
+            ("Fixit, one rule", t["lifecycle-lint cold -j1"], "vs lifecycle-lint cold -j1"),
+            ("pylint, one checker", t["lifecycle-lint cold -j1"], "vs lifecycle-lint cold -j1"),
+        ]
+    print(f"corpus: {folder}")
+    print(f"best of {args.rounds} rounds (Fixit, pylint: {args.slow_rounds}), wall seconds")
+    print(f"{'run':<28}{'seconds':>9}{'ratio':>8}  baseline / target")
+    for name, base, target in rows:
+        ratio = f"{t[name] / base:8.2f}" if base else " " * 8
+        print(f"{name:<28}{t[name]:9.3f}{ratio}  {target}")
+    whole = t["lifecycle-lint cold -j1"] / t["in-process pipeline"]
+    print(f"whole process cold -j1 / in-process pipeline = {whole:.2f}   (target <= 1.10)")
+    speedup = t["lifecycle-lint cold -j1"] / t["lifecycle-lint cold -j2"]
+    print(f"-j2 speed-up over -j1 = {speedup:.2f} x   (target >= 1.70, on two free cores)")
+
+
+if __name__ == "__main__":
+    main()
