@@ -200,3 +200,42 @@ def test_last_matching_pattern_decides() -> None:
     assert patterns.decides("a/tests", True) is True
     assert patterns.decides("a/notes.txt", False) is None
     assert patterns.matches("tests/x/y.txt") and not patterns.matches("a/keep.py")
+
+
+NAMES = ["x.egg-info", ".egg-info", "build", "a.py", "keep.py", "x_pb2.py", "tests", "b"]
+
+
+@pytest.mark.parametrize("pattern", ["*.egg-info", "*.egg-info/", "build", "build/", "*_pb2.py"])
+def test_patterns_read_without_pathspec_agree_with_it(pattern) -> None:
+    """Plain names and ``*suffix`` globs are matched without compiling: as pathspec would."""
+    from lifecycle_lint.patterns import _compile
+
+    compiled = _compile(pattern)
+    assert compiled is not None
+    regex = compiled[0]
+    for parent in ("", "src/", "a/b/"):
+        for name in NAMES:
+            for is_dir in (True, False):
+                path = parent + name
+                subject = path + "/" if is_dir else path
+                expected = regex.match(subject) is not None
+                assert PathPattern(pattern).matches_entry(path, is_dir) is expected, (path, is_dir)
+                assert PathPattern(pattern).matches(subject) is expected, subject
+                below = f"{path}/inner.py"
+                assert PathPattern(pattern).matches(below) is (regex.match(below) is not None)
+
+
+def test_the_default_exclusions_need_no_glob_library(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    tree(tmp_path, "pkg/a.py", "pkg/x.egg-info/b.py", "build/c.py")
+    code = (
+        "import sys\nfrom lifecycle_lint.cli import main\n"
+        f"status = main(['--no-cache', {str(tmp_path)!r}])\n"
+        "assert 'pathspec' not in sys.modules, 'pathspec was imported'\n"
+        "raise SystemExit(status)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == EXIT_FINDINGS, done.stderr
+    assert done.stdout.count("TLC201") == 1  # pkg/a.py only
