@@ -198,6 +198,7 @@ def discover(
     (or ``force-exclude = true`` in the named path's configuration) applies its
     exclusions to the named paths themselves.
     """
+    _ancestor_ignores.cache_clear()  # ignore files are read afresh by every run
     fixed_config = config_for is None
     if config_for is None:
         from lifecycle_lint.config import DEFAULT
