@@ -44,7 +44,7 @@ def flake8(*args: str | Path, cwd: Path | None = None, stdin: str | None = None)
 
 def command(*args: str | Path, cwd: Path | None = None) -> list[tuple]:
     done = subprocess.run(
-        [sys.executable, "-m", "lifecycle_lint", "--format", "json", *map(str, args)],
+        [sys.executable, "-m", "lifecycle_lint", "--format", "json", "--no-cache", *map(str, args)],
         cwd=cwd,
         env=ENV,
         capture_output=True,
