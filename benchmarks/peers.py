@@ -53,11 +53,15 @@ def default_folder() -> str:
     return str(Path(spec.origin).parent)
 
 
+#: As on a user's machine, modules are compiled once and read from ``__pycache__``.
+BASE_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def process(*command: str, env: dict[str, str] | None = None) -> Callable[[], None]:
     def run() -> None:
         done = subprocess.run(
             command,
-            env={**os.environ, **(env or {})},
+            env={**BASE_ENV, **(env or {})},
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
@@ -116,7 +120,7 @@ def main() -> None:
     lint = (python, "-m", "lifecycle_lint", "--format", "json")
     cache = tempfile.mkdtemp(prefix="peers-cache-")
     try:
-        subprocess.run([*lint, "-j1", "--cache-dir", cache, folder], stdout=subprocess.DEVNULL)
+        process(*lint, "-j1", "--cache-dir", cache, folder)()  # fills the cache, writes .pyc
         text_and_parse, pipeline = in_process(folder)
         one_thread = {"RAYON_NUM_THREADS": "1"}
         fast = {
