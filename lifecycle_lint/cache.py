@@ -176,19 +176,19 @@ class Cache:
         self.writes = 0
 
     def _slot(self, path: str, options: LintOptions) -> Path:
-        name = hashlib.sha256(
-            f"{os.path.abspath(path)}\0{settings_digest(options)}".encode()
-        ).hexdigest()[:40]
+        # fsencode: a file name that is not UTF-8 (surrogate escapes) has its own bytes.
+        where = os.fsencode(os.path.abspath(path)) + b"\0" + settings_digest(options).encode()
+        name = hashlib.sha256(where).hexdigest()[:40]
         return self.entries / name[:2] / name[2:]
 
     def get(self, path: str, options: LintOptions, key: str) -> list[Finding] | None:
         """The cached findings for this file's ``key``; None on a miss."""
-        slot = self._slot(path, options)
         try:
+            slot = self._slot(path, options)
             with open(slot, "rb") as handle:
                 raw = handle.read()
                 modified = os.fstat(handle.fileno()).st_mtime
-        except OSError:
+        except (OSError, ValueError):
             return None
         try:
             entry = json.loads(raw)
@@ -208,20 +208,20 @@ class Cache:
         return findings
 
     def put(self, path: str, options: LintOptions, key: str, findings: Iterable[Finding]) -> None:
-        slot = self._slot(path, options)
-        body = json.dumps(
-            {
-                "key": key,
-                "path": os.path.abspath(path),
-                "findings": [_finding_row(f) for f in findings],
-            },
-            separators=(",", ":"),
-        ).encode()
         try:
+            slot = self._slot(path, options)
+            body = json.dumps(
+                {
+                    "key": key,
+                    "path": os.path.abspath(path),
+                    "findings": [_finding_row(f) for f in findings],
+                },
+                separators=(",", ":"),
+            ).encode()
             self._prepare()
             slot.parent.mkdir(parents=True, exist_ok=True)
             _write_atomically(slot, body)
-        except OSError:
+        except (OSError, ValueError):
             return
         self.writes += 1
 

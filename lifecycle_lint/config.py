@@ -23,6 +23,7 @@ from lifecycle_lint.discovery import SKIPPED_DIRS
 from lifecycle_lint.patterns import PathPattern, PatternSet
 from lifecycle_lint.rules import RULES
 from lifecycle_lint.selection import Layer, SelectionError, layered_codes, validate_selectors
+from lifecycle_lint.settings import Settings
 
 TABLE = "lifecycle-lint"
 #: The option that opts in to strict LIFO order.
@@ -39,6 +40,8 @@ KNOWN_KEYS = (
     "lifo",
     "force-exclude",
     "respect-gitignore",
+    "non-raising",
+    "strict-exceptions",
 )
 
 
@@ -79,6 +82,8 @@ class Config:
     lifo: bool = False
     force_exclude: bool = False
     respect_gitignore: bool = True
+    non_raising: tuple[str, ...] = ()
+    strict_exceptions: bool = False
 
     @property
     def root(self) -> Path:
@@ -151,6 +156,21 @@ def _patterns(path: Path, key: str, value: object) -> tuple[PathPattern, ...]:
     return tuple(PathPattern(p) for p in _string_list(path, key, value) if p.strip())
 
 
+#: A qualified name or a glob of one: ``myapp.log.*``, ``emit_metric``, ``*.send_metric``.
+_NON_RAISING_PATTERN = re.compile(r"[A-Za-z_*?\[][\w*?\[\]!.-]*")
+
+
+def parse_non_raising(values: Iterable[str]) -> tuple[str, ...]:
+    """Check ``non-raising`` entries; ConfigError names the first invalid one."""
+    found = []
+    for value in values:
+        value = value.strip()
+        if not _NON_RAISING_PATTERN.fullmatch(value) or ".." in value or value.endswith("."):
+            raise ConfigError(f"not a qualified name or a glob of one: {value!r}")
+        found.append(value)
+    return tuple(found)
+
+
 def parse_mlflow_version(value: object) -> int:
     """2 or 3, from ``3``, ``"3"``, ``"2.14"`` and the like; ValueError otherwise."""
     if isinstance(value, bool):
@@ -196,10 +216,15 @@ def config_from_table(path: Path, table: Mapping[str, object]) -> Config:
                 values["mlflow_version"] = parse_mlflow_version(value)
             except ValueError:
                 raise _error(path, key, f"expected 2 or 3, got {value!r}") from None
-        elif key in ("lifo", "force-exclude", "respect-gitignore"):
+        elif key in ("lifo", "strict-exceptions", "force-exclude", "respect-gitignore"):
             if not isinstance(value, bool):
                 raise _error(path, key, f"expected true or false, got {value!r}")
             values[key.replace("-", "_")] = value
+        elif key == "non-raising":
+            try:
+                values["non_raising"] = parse_non_raising(_string_list(path, key, value))
+            except ConfigError as error:
+                raise _error(path, key, str(error)) from None
     if values.get("lifo") and LIFO_CODE not in RULES:  # pragma: no cover - registry guard
         raise _error(path, "lifo", f"rule {LIFO_CODE} is not available")
     return Config(path=path.resolve(), **values)
@@ -269,6 +294,8 @@ class Overrides:
     mlflow_version: int | None = None
     lifo: bool = False
     extra_layers: tuple[Layer, ...] = field(default=())
+    strict_exceptions: bool = False
+    non_raising: tuple[str, ...] = ()
 
     def layers(self) -> tuple[Layer, ...]:
         extend = self.extend_select + ((LIFO_CODE,) if self.lifo else ())
@@ -294,6 +321,16 @@ def mlflow_major(config: Config, overrides: Overrides) -> int:
     from lifecycle_runtime import mlflow_facts as facts
 
     return int(facts.DEFAULT_MLFLOW_MAJOR)
+
+
+def analysis_settings(config: Config, overrides: Overrides) -> Settings:
+    """The settings the analysis runs with: the file's configuration, then the
+    command line (``non-raising`` entries of both apply)."""
+    return Settings(
+        mlflow_major=mlflow_major(config, overrides),  # type: ignore[arg-type]
+        non_raising=config.non_raising + overrides.non_raising,
+        strict_exceptions=config.strict_exceptions or overrides.strict_exceptions,
+    )
 
 
 def configs_for(paths: Iterable[Path]) -> dict[Path, Config]:

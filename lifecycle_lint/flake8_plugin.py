@@ -53,7 +53,7 @@ def _codes_option(value: Any) -> tuple[str, ...]:
 
 
 def _overrides() -> Any:
-    from lifecycle_lint.config import Overrides, parse_mlflow_version
+    from lifecycle_lint.config import Overrides, parse_mlflow_version, parse_non_raising
     from lifecycle_lint.selection import Layer, validate_selectors
 
     major = getattr(_options, "tlc_mlflow_version", None)
@@ -67,6 +67,8 @@ def _overrides() -> Any:
         mlflow_version=parse_mlflow_version(major) if major not in (None, "") else None,
         lifo=bool(getattr(_options, "tlc_lifo", False)),
         extra_layers=(Layer(None, _flake8_explicit_codes(), ()),),
+        strict_exceptions=bool(getattr(_options, "tlc_strict_exceptions", False)),
+        non_raising=parse_non_raising(_codes_option(getattr(_options, "tlc_non_raising", None))),
     )
 
 
@@ -114,6 +116,22 @@ class LifecycleChecker:
             parse_from_config=True,
             help="require strict LIFO end order (enables TLC106)",
         )
+        manager.add_option(
+            "--tlc-strict-exceptions",
+            action="store_true",
+            default=False,
+            parse_from_config=True,
+            help="every call but lifecycle calls may raise (lifecycle-lint's exception "
+            "model is off)",
+        )
+        manager.add_option(
+            "--tlc-non-raising",
+            default=None,
+            parse_from_config=True,
+            comma_separated_list=True,
+            help="calls that do not raise (qualified names or globs), in addition to the "
+            "lifecycle-lint configuration's non-raising",
+        )
         for option, what in (
             ("--tlc-select", "lifecycle-lint rules to run (replaces the configured set)"),
             ("--tlc-extend-select", "lifecycle-lint rules to run in addition"),
@@ -154,17 +172,15 @@ class LifecycleChecker:
 
         if not has_lifecycle_token(text):
             return []
-        from lifecycle_lint.config import file_codes, mlflow_major
+        from lifecycle_lint.config import analysis_settings, file_codes
         from lifecycle_lint.engine import LintOptions, lint_source
-        from lifecycle_lint.settings import Settings
 
         config, path = _config_for(self.filename)
         if path is not None and config.is_excluded(path):
             return []
         overrides = _overrides()
         options = LintOptions(
-            Settings(mlflow_major=mlflow_major(config, overrides)),  # type: ignore[arg-type]
-            file_codes(config, overrides, path),
+            analysis_settings(config, overrides), file_codes(config, overrides, path)
         )
         try:
             result = lint_source(self.filename, text, options)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
+from lifecycle_lint import exception_model
 from lifecycle_lint.calls import CallKind, LifecycleCall
 from lifecycle_lint.context import FileContext
 from lifecycle_lint.scopes import Scope
@@ -51,42 +52,6 @@ _STORING_METHODS = frozenset(
 _CATCH_ALL = frozenset({"Exception", "BaseException"})
 
 
-#: Calls treated as not raising, beyond RULES.md's lifecycle calls: builtins that
-#: cannot fail on well-typed arguments, and logging, whose handlers report their
-#: own errors instead of raising (``logging.Handler.handleError``). Without this
-#: every ``_logger.debug(...)`` between a start and its ``try`` is a finding.
-_NON_RAISING_BUILTINS = frozenset(
-    {
-        "len",
-        "isinstance",
-        "issubclass",
-        "range",
-        "enumerate",
-        "zip",
-        "str",
-        "repr",
-        "bool",
-        "id",
-        "type",
-        "hasattr",
-        "callable",
-        "dict",
-        "list",
-        "tuple",
-        "set",
-        "frozenset",
-        "round",
-        "abs",
-    }
-)
-#: ``mapping.get(key, default)``: a lookup that returns instead of raising.
-_LOOKUP_METHODS = frozenset({"get"})
-_LOGGING_METHODS = frozenset(
-    {"debug", "info", "warning", "warn", "error", "exception", "critical", "log"}
-)
-_LOGGER_NAMES = frozenset({"logging", "logger", "_logger", "log", "_log", "LOGGER", "LOG"})
-
-
 _ENDING_WORDS = re.compile(r"(^|_)(end|finish|close|stop|complete)", re.IGNORECASE)
 
 
@@ -95,37 +60,10 @@ def _may_be_none(call: cst.Call) -> bool:
     return len(call.args) == 2 and _is_none_literal(call.args[1].value)
 
 
-def _safe_iteration(iterable: cst.BaseExpression) -> bool:
-    if isinstance(iterable, (cst.List, cst.Tuple, cst.Set)):
-        return True
-    return (
-        isinstance(iterable, cst.Call)
-        and isinstance(iterable.func, cst.Name)
-        and iterable.func.value == "range"
-    )
-
-
 def _names_an_end(func: cst.BaseExpression) -> bool:
     """A helper named for ending (``_end_span(span, exc)``): it takes the span over."""
     name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", None)
     return isinstance(name, str) and _ENDING_WORDS.search(name) is not None
-
-
-def _never_raises(call: cst.Call) -> bool:
-    func = call.func
-    if isinstance(func, cst.Name):
-        return func.value in _NON_RAISING_BUILTINS
-    if isinstance(func, cst.Attribute) and func.attr.value in _LOOKUP_METHODS:
-        return True
-    if isinstance(func, cst.Attribute) and func.attr.value in _LOGGING_METHODS:
-        receiver = func.value
-        name = (
-            receiver.attr.value
-            if isinstance(receiver, cst.Attribute)
-            else getattr(receiver, "value", None)
-        )
-        return name in _LOGGER_NAMES
-    return False
 
 
 class TooComplex(Exception):
@@ -227,9 +165,15 @@ class State:
 
     def with_var(self, name: str, value: VarValue | None) -> State:
         items = dict(self.vars)
+        stale = False
+        if name[0] != "?":
+            # Rebinding a name forgets what was assumed of conditions that read it.
+            for key in [k for k in items if k[0] == "?" and _condition_reads(k, name)]:
+                del items[key]
+                stale = True
         if value is None:
             if name not in items:
-                return self
+                return self._replace(vars=tuple(sorted(items.items()))) if stale else self
             del items[name]
         else:
             items[name] = value
@@ -262,6 +206,11 @@ class Leak:
     #: for the end of the scope.
     witness: cst.CSTNode | None
     rebound: bool = False
+    #: On this path an exception raised while the span was open was caught by this
+    #: ``except`` handler, which then left it (``how``: "falls", "returns",
+    #: "continues", "breaks" or "raises"; None while still in the handler).
+    handler: cst.CSTNode | None = None
+    how: str | None = None
 
 
 @dataclass(frozen=True)
@@ -290,6 +239,8 @@ class ScopeFacts:
     cross_trace: list[tuple[cst.Call, int, int]] = field(default_factory=list)
     #: TLC301: (fluent call or ``with`` item, a client span open there).
     fluent_under_client: list[tuple[cst.CSTNode, int]] = field(default_factory=list)
+    #: (site, handler) -> the raise points, with that span open, the handler caught.
+    caught: dict[tuple[int, cst.CSTNode], set[cst.CSTNode]] = field(default_factory=dict)
     skipped: bool = False
 
 
@@ -320,7 +271,7 @@ class ScopeAnalysis:
         self.shared_names = (
             shared_names if shared_names is not None else _names_shared_outside(ctx, scope)
         )
-        self._in_lifecycle_args: dict[cst.Call, bool] = {}
+        self._repeated_conditions: frozenset[str] | None = None
         self._taken: dict[cst.Call, LifecycleCall] = {}
 
     # --- entry ---------------------------------------------------------------
@@ -349,7 +300,44 @@ class ScopeAnalysis:
     def exit(self, state: State, witness: cst.CSTNode | None, *, on_exception: bool) -> None:
         for site in state.open_sites():
             if self._accountable(site):
-                self._leaks.add(Leak(site, on_exception, witness))
+                self._leak(site, on_exception, witness, state)
+
+    def _leak(
+        self,
+        site: int,
+        on_exception: bool,
+        witness: cst.CSTNode | None,
+        state: State,
+        *,
+        rebound: bool = False,
+    ) -> None:
+        mark = state.var(_caught_key(site))
+        handler, how = (mark[1], mark[2]) if mark is not None else (None, None)
+        self._leaks.add(Leak(site, on_exception, witness, rebound, handler, how))
+
+    # --- exceptions caught by a handler that carries on ---------------------------
+
+    def _catch(self, state: State, handler: cst.CSTNode) -> State:
+        """An exception enters ``handler``: remember, per open span, where it came from."""
+        witness = state.witness
+        for site in list(state.open_sites()):
+            if witness is not None:
+                self.facts.caught.setdefault((site, handler), set()).add(witness)
+            state = state.with_var(_caught_key(site), ("caught", handler, None))
+        return state.with_witness(None)
+
+    def _left_handler(self, handled: Outcome, handler: cst.CSTNode) -> Outcome:
+        """Note how each path left ``handler`` in the marks it set."""
+        for kind, how in _HANDLER_EXITS:
+            group: set[State] = getattr(handled, kind)
+            if group:
+                setattr(handled, kind, {_mark_how(s, handler, how) for s in group})
+        return handled
+
+    def _settled(self, state: State, site: int) -> State:
+        """The span is ended, handed over or started again: its mark is moot."""
+        key = _caught_key(site)
+        return state.with_var(key, None) if state.var(key) is not None else state
 
     def _accountable(self, site: int) -> bool:
         """A span taken out of a container is this scope's to end only if it ends it."""
@@ -480,8 +468,12 @@ class ScopeAnalysis:
         entered: set[State] = set()
         for state in states:
             entered.add(self.expression(node.test, state, out))
-        true_states = {s for s in entered if self.feasible(node.test, s, True)}
-        false_states = {s for s in entered if self.feasible(node.test, s, False)}
+        true_states = {
+            self.assume(node.test, s, True) for s in entered if self.feasible(node.test, s, True)
+        }
+        false_states = {
+            self.assume(node.test, s, False) for s in entered if self.feasible(node.test, s, False)
+        }
         body = self.block(node.body.body, true_states)
         out.absorb_jumps(body)
         out.normal |= body.normal
@@ -518,9 +510,9 @@ class ScopeAnalysis:
             entry: set[State] = set()
             for state in frontier:
                 if isinstance(node, cst.For):
-                    # Each step of the iteration may raise (but not over `range(...)` or a
-                    # literal list/tuple/set), and may find nothing left.
-                    if not _safe_iteration(node.iter):
+                    # Each step of the iteration may raise (the exception model says
+                    # when not), and may find nothing left.
+                    if exception_model.iteration_may_raise(node.iter, self.ctx):
                         out.raises.add(state.with_witness(node))
                     exits.add(state)
                     for name in _target_names(node.target):
@@ -554,12 +546,12 @@ class ScopeAnalysis:
                 break
             entry = set()
             for state in pending_exceptions:
-                state = state.with_witness(None)
+                state = self._catch(state, handler)
                 if handler.name is not None:
                     for name in _target_names(handler.name.name):
                         state = state.with_var(name, None)
                 entry.add(state)
-            handled = self.block(handler.body.body, entry)
+            handled = self._left_handler(self.block(handler.body.body, entry), handler)
             out.absorb_jumps(handled)
             out.normal |= handled.normal
             if _catches_everything(handler):
@@ -596,17 +588,18 @@ class ScopeAnalysis:
     def with_(self, node: cst.With, states: set[State]) -> Outcome:
         out = Outcome()
         entered = set()
-        suppressing = [self._is_suppress(item.item) for item in node.items]
+        entering = any(
+            exception_model.entering_may_raise(item.item, self.ctx) for item in node.items
+        )
         for state in states:
-            for item, is_suppress in zip(node.items, suppressing, strict=True):
+            for item in node.items:
                 if is_fluent_start(self.ctx, item.item, self.scope):
                     self._note_fluent(item, state)
-                if not is_suppress:  # ``suppress(...)`` cannot fail
-                    state = self.expression(item.item, state, out)
+                state = self.expression(item.item, state, out)
                 if item.asname is not None:
                     for name in _target_names(item.asname.name):
                         state = self.rebind(name, None, state, node)
-            if not all(suppressing):
+            if entering:
                 out.raises.add(state.with_witness(node))
             entered.add(state)
         body = self.block(node.body.body, entered)
@@ -720,7 +713,7 @@ class ScopeAnalysis:
                 # to a call excuses nothing for a span this scope ends itself.
                 state = self.hand_over(state, {s for s in refs if not self.is_owned(s)})
         # Any other call may raise.
-        if not self._inside_lifecycle_arguments(node) and not _never_raises(node):
+        if exception_model.call_may_raise(node, self.ctx):
             out.raises.add(state.with_witness(node))
         return state
 
@@ -738,32 +731,6 @@ class ScopeAnalysis:
         for site in state.open_sites():
             if self.site_list[site].call.kind in (CallKind.START_TRACE, CallKind.START_SPAN):
                 self._fluent.add((node, site))
-
-    def _is_span_method(self, call: cst.Call) -> bool:
-        """``span.set_outputs(...)`` and the like on a span of this scope."""
-        func = call.func
-        if not isinstance(func, cst.Attribute) or not isinstance(func.value, cst.Name):
-            return False
-        return any(
-            binding.value is not None and binding.value in self.sites
-            for binding in self.ctx.index.lookup(func.value.value, self.scope)
-        )
-
-    def _inside_lifecycle_arguments(self, node: cst.Call) -> bool:
-        """Arguments of lifecycle calls are treated as not raising (RULES.md)."""
-        cached = self._in_lifecycle_args.get(node)
-        if cached is None:
-            cached = False
-            for ancestor in self.ctx.index.ancestors(node):
-                if isinstance(ancestor, cst.Call) and (
-                    self.ctx.lifecycle_call(ancestor) or self._is_span_method(ancestor)
-                ):
-                    cached = True
-                    break
-                if isinstance(ancestor, (cst.BaseSmallStatement, cst.BaseCompoundStatement)):
-                    break
-            self._in_lifecycle_args[node] = cached
-        return cached
 
     # --- lifecycle effects ---------------------------------------------------
 
@@ -842,7 +809,8 @@ class ScopeAnalysis:
         previous = state.span(site.index)
         if previous is not None and previous.status == OPEN:
             # The same start runs again (a loop) while its last span is open.
-            self._leaks.add(Leak(site.index, False, call.node, rebound=True))
+            self._leak(site.index, False, call.node, state, rebound=True)
+        state = self._settled(state, site.index)
         if state.pending:
             # Order checks waiting for the previous span of this start are moot: a
             # later end of this site ends the new span, not that one.
@@ -899,7 +867,7 @@ class ScopeAnalysis:
         """An end whose target is not known: every span it may end is excused."""
         for site, fact in state.spans:
             if fact.status == OPEN and which(fact):  # type: ignore[operator]
-                state = state.with_span(site, _with_status(fact, HANDED, None))
+                state = self._settled(state.with_span(site, _with_status(fact, HANDED, None)), site)
         return state
 
     def end_site(
@@ -933,7 +901,7 @@ class ScopeAnalysis:
                 and not self._descends(site, other, state)
             ):
                 new_pending.add(("TLC106", node, other, site))
-        state = state.with_span(site, _with_status(fact, ENDED, node))
+        state = self._settled(state.with_span(site, _with_status(fact, ENDED, node)), site)
         return state._replace(pending=frozenset(new_pending))
 
     def _descends(self, child: int, ancestor: int, state: State) -> bool:
@@ -953,7 +921,7 @@ class ScopeAnalysis:
         for site in sites:
             fact = state.span(site)
             if fact is not None and fact.status == OPEN:
-                state = state.with_span(site, _with_status(fact, HANDED, None))
+                state = self._settled(state.with_span(site, _with_status(fact, HANDED, None)), site)
         return state
 
     def is_owned(self, site: int) -> bool:
@@ -1024,8 +992,10 @@ class ScopeAnalysis:
                 new_site = value[1] if value is not None and value[0] == "span" else None
                 if new_site != site:
                     if self._accountable(site):
-                        self._leaks.add(Leak(site, False, node, rebound=True))
-                    state = state.with_span(site, _with_status(fact, HANDED, None))
+                        self._leak(site, False, node, state, rebound=True)
+                    state = self._settled(
+                        state.with_span(site, _with_status(fact, HANDED, None)), site
+                    )
         return state.with_var(name, value)
 
     def value_of(self, value: cst.BaseExpression, state: State) -> VarValue | None:
@@ -1120,27 +1090,57 @@ class ScopeAnalysis:
         """Whether ``test`` can evaluate to ``outcome`` in ``state`` (``None`` guards)."""
         if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
             return self.feasible(test.expression, state, not outcome)
-        if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.And):
-            if outcome:
-                return self.feasible(test.left, state, True) and self.feasible(
-                    test.right, state, True
-                )
-            return True
-        if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.Or):
-            if not outcome:
-                return self.feasible(test.left, state, False) and self.feasible(
-                    test.right, state, False
-                )
-            return True
+        if isinstance(test, cst.BooleanOperation):
+            # ``a and b`` takes the outcome of ``a`` when ``a`` is falsy, else of ``b``
+            # (``or``: when ``a`` is truthy); the outcome is feasible if either way is.
+            short = not isinstance(test.operator, cst.And)
+            if self.feasible(test.left, state, short) and outcome == short:
+                return True
+            return self.feasible(test.left, state, not short) and self.feasible(
+                test.right, state, outcome
+            )
         known = self._known_truth(test, state)
         return known is None or known == outcome
 
+    def assume(self, test: cst.BaseExpression, state: State, outcome: bool) -> State:
+        """Remember the outcome of a condition the scope tests again later.
+
+        ``if config.log_traces: span = start(...)`` ... ``if config.log_traces:
+        end(span)`` is the usual shape of optional tracing: the second test takes
+        the branch the first one took. Only conditions on names and attribute
+        chains that are tested more than once are remembered (so independent
+        conditions still merge), until a name they read is rebound.
+        """
+        if self._repeated_conditions is None:
+            self._repeated_conditions = _repeated_conditions(self.scope.node)
+        if not self._repeated_conditions:
+            return state
+        if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+            return self.assume(test.expression, state, not outcome)
+        if isinstance(test, cst.BooleanOperation):
+            # ``a and b`` true: both true; ``a or b`` false: both false.
+            if isinstance(test.operator, cst.And) == outcome:
+                state = self.assume(test.left, state, outcome)
+                return self.assume(test.right, state, outcome)
+            return state
+        key = _condition_key(test)
+        if key is not None and key in self._repeated_conditions:
+            return state.with_var(key, ("truth", outcome))
+        return state
+
     def _known_truth(self, test: cst.BaseExpression, state: State) -> bool | None:
+        key = _condition_key(test)
+        if key is not None:
+            assumed = state.var(key)
+            if assumed is not None:
+                return bool(assumed[1])
         if isinstance(test, cst.Name):
             value = state.var(test.value)
-            if value is None:
+            if value is None or _id_may_be_none(value):
                 return None
-            return value[0] == "span"  # a span object is truthy, None is not
+            # A span object, or a trace/span ID read from one (a non-empty string), is
+            # truthy; None is not.
+            return value[0] in ("span", "id")
         if (
             isinstance(test, cst.Comparison)
             and len(test.comparisons) == 1
@@ -1149,7 +1149,7 @@ class ScopeAnalysis:
         ):
             operator = test.comparisons[0].operator
             value = state.var(test.left.value)
-            if value is None or value[0] == "id":
+            if value is None or _id_may_be_none(value):
                 return None
             is_none = value[0] == "none"
             if isinstance(operator, (cst.Is, cst.Equal)):
@@ -1157,6 +1157,80 @@ class ScopeAnalysis:
             if isinstance(operator, (cst.IsNot, cst.NotEqual)):
                 return not is_none
         return None
+
+
+def _condition_key(expr: cst.BaseExpression) -> str | None:
+    """``?flag`` or ``?config.log_traces`` for a name or attribute chain, else None."""
+    parts: list[str] = []
+    while isinstance(expr, cst.Attribute):
+        parts.append(expr.attr.value)
+        expr = expr.value
+    if not isinstance(expr, cst.Name):
+        return None
+    parts.append(expr.value)
+    return "?" + ".".join(reversed(parts))
+
+
+def _condition_reads(key: str, name: str) -> bool:
+    """Whether the condition ``key`` reads the name (or ``self.x`` key) ``name``."""
+    return key[1:] == name or key.startswith(f"?{name}.")
+
+
+def _condition_atoms(test: cst.BaseExpression) -> Iterator[str]:
+    while isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        test = test.expression
+    if isinstance(test, cst.BooleanOperation):
+        yield from _condition_atoms(test.left)
+        yield from _condition_atoms(test.right)
+        return
+    key = _condition_key(test)
+    if key is not None:
+        yield key
+
+
+def _repeated_conditions(scope_node: cst.CSTNode) -> frozenset[str]:
+    """Condition keys that more than one ``if`` of the scope tests."""
+    seen: set[str] = set()
+    repeated: set[str] = set()
+    stack: list[cst.CSTNode] = list(_scope_body(scope_node))
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            continue
+        if isinstance(node, cst.If):
+            for key in set(_condition_atoms(node.test)):
+                (repeated if key in seen else seen).add(key)
+        stack.extend(children(node))
+    return frozenset(repeated)
+
+
+def _id_may_be_none(value: VarValue) -> bool:
+    """An ID read from a span is never None, except ``parent_id`` (None on a root)."""
+    return value[0] == "id" and value[2] == "parent_id"
+
+
+_HANDLER_EXITS = (
+    ("normal", "falls"),
+    ("returns", "returns"),
+    ("continues", "continues"),
+    ("breaks", "breaks"),
+    ("raises", "raises"),
+)
+
+
+def _caught_key(site: int) -> str:
+    """The pseudo-name under which a path remembers that a handler caught an exception
+    while span ``site`` was open (not a Python name, so it never meets a real one)."""
+    return f"!caught:{site}"
+
+
+def _mark_how(state: State, handler: cst.CSTNode, how: str) -> State:
+    for site in list(state.open_sites()):  # marks are kept for open spans only
+        key = _caught_key(site)
+        value = state.var(key)
+        if value is not None and value[1] is handler and value[2] is None:
+            state = state.with_var(key, ("caught", handler, how))
+    return state
 
 
 def _with_status(fact: SpanFact, status: str, end_node: cst.CSTNode | None) -> SpanFact:

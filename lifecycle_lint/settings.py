@@ -10,3 +10,7 @@ from lifecycle_runtime import mlflow_facts as facts
 @dataclass(frozen=True)
 class Settings:
     mlflow_major: facts.MlflowMajor = facts.DEFAULT_MLFLOW_MAJOR
+    #: Calls the user declares not raising (qualified names, globs; ``non-raising``).
+    non_raising: tuple[str, ...] = ()
+    #: Only lifecycle calls (and ``non_raising``) do not raise (``strict-exceptions``).
+    strict_exceptions: bool = False

@@ -9,6 +9,8 @@ from .backends import Backend, InMemoryBackend, JsonlBackend, MlflowBackend, rea
 from .client import TraceClient, TraceNotFinishedError
 from .errors import (
     AlreadyEndedError,
+    BackendError,
+    BackendWarning,
     ClosedParentError,
     CrossTraceError,
     InvalidStatusError,
@@ -26,6 +28,8 @@ from .model import Span, Trace
 __all__ = [
     "AlreadyEndedError",
     "Backend",
+    "BackendError",
+    "BackendWarning",
     "ClosedParentError",
     "CrossTraceError",
     "InMemoryBackend",
