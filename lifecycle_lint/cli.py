@@ -419,6 +419,15 @@ def _options_factory(
     return options_for
 
 
+def _forced_out_of_stdin(
+    path: Path, config_for: Callable[[Path], Config], force_exclude: bool
+) -> bool:
+    """``--force-exclude`` holds for the name ``--stdin-filename`` gives (an editor
+    passes every buffer: the configured exclusions must hold there too)."""
+    config = config_for(path)
+    return (force_exclude or config.force_exclude) and config.is_excluded(path)
+
+
 def _write(text: str, output_file: str | None, *, to_stderr: bool = False) -> bool:
     """Whether the report was written (or its reader left); if not, says why."""
     try:
@@ -485,7 +494,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     lines_of: Callable[[str], list[str]] | None = None
     cache = None
     if stdin is not None:
-        stdin_outcome, source_out = check_stdin(stdin, options_for(stdin.path), mode)
+        if args.stdin_filename and _forced_out_of_stdin(stdin.path, config_for, args.force_exclude):
+            stdin_outcome, source_out = Outcome(stdin.name), stdin.data  # as ruff: not checked
+        else:
+            stdin_outcome, source_out = check_stdin(stdin, options_for(stdin.path), mode)
         outcomes = [stdin_outcome]
         lines_of = _lines_of(source_out if mode == "fix" else stdin.data)
         if mode == "fix":  # the source goes back to stdout, the report to stderr

@@ -239,3 +239,31 @@ def test_the_default_exclusions_need_no_glob_library(tmp_path) -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == EXIT_FINDINGS, done.stderr
     assert done.stdout.count("TLC201") == 1  # pkg/a.py only
+
+
+def test_force_exclude_holds_for_the_stdin_filename(tmp_path) -> None:
+    """An editor pipes every buffer with its name: with --force-exclude an excluded name is
+    not checked, and --fix gives the source back as it came (as ruff does)."""
+    import subprocess
+    import sys
+
+    (tmp_path / "pyproject.toml").write_text('[tool.lifecycle-lint]\nextend-exclude = ["gen"]\n')
+    source = BAD.replace('"tr-1")', '"tr-1", status="ok")').encode()
+
+    def run(*args: str) -> tuple[int, bytes]:
+        done = subprocess.run(
+            [sys.executable, "-m", "lifecycle_lint", "--no-cache", *args],
+            input=source,
+            capture_output=True,
+            cwd=tmp_path,
+        )
+        return done.returncode, done.stdout
+
+    assert run("--stdin-filename", "gen/x.py", "-")[0] == EXIT_FINDINGS
+    assert run("--force-exclude", "--stdin-filename", "gen/x.py", "-") == (EXIT_CLEAN, b"")
+    assert run("--force-exclude", "--fix", "--stdin-filename", "gen/x.py", "-") == (
+        EXIT_CLEAN,
+        source,
+    )
+    status, fixed = run("--force-exclude", "--fix", "--stdin-filename", "app/x.py", "-")
+    assert b'status="OK"' in fixed and status == EXIT_FINDINGS  # TLC201 is left
