@@ -3,6 +3,9 @@
 ``TraceClient`` has ``MlflowClient``'s four tracing methods (same parameter names
 and positions) and enforces the lifecycle contract of RULES.md while the code runs.
 Importing this package imports neither mlflow nor libcst.
+
+``guard()`` checks the process's own ``MlflowClient`` and ``mlflow.start_span_no_context``
+calls in place (it imports mlflow); ``report()`` returns what it saw.
 """
 
 from .backends import Backend, InMemoryBackend, JsonlBackend, MlflowBackend, read_jsonl
@@ -23,6 +26,7 @@ from .errors import (
     UnknownSpanError,
     UnknownTraceError,
 )
+from .guard import Guard, Violation, active_guard, guard, guarded, report, unguard
 from .model import Span, Trace
 
 __all__ = [
@@ -32,6 +36,7 @@ __all__ = [
     "BackendWarning",
     "ClosedParentError",
     "CrossTraceError",
+    "Guard",
     "InMemoryBackend",
     "InvalidStatusError",
     "JsonlBackend",
@@ -48,5 +53,11 @@ __all__ = [
     "TraceNotFinishedError",
     "UnknownSpanError",
     "UnknownTraceError",
+    "Violation",
+    "active_guard",
+    "guard",
+    "guarded",
     "read_jsonl",
+    "report",
+    "unguard",
 ]

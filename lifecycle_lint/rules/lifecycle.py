@@ -198,8 +198,11 @@ def _origin(ctx: FileContext, site: Site) -> str:
 
 def _leak_reports(ctx: FileContext, code: str) -> Iterator[Report]:
     for facts in scope_facts(ctx):
+        by_site: dict[int, list[Leak]] = {}
+        for leak in facts.leaks:  # grouped once: a scope may have thousands of spans
+            by_site.setdefault(leak.site, []).append(leak)
         for site in facts.sites:
-            leaks = [leak for leak in facts.leaks if leak.site == site.index]
+            leaks = by_site.get(site.index, [])
             caught = [leak for leak in leaks if _is_caught(ctx, leak)]
             normal = [leak for leak in leaks if not leak.on_exception and leak not in caught]
             exceptional = [leak for leak in leaks if leak.on_exception and leak not in caught]

@@ -523,6 +523,7 @@ def test_finished_memory_is_bounded() -> None:
         c.end_trace(roots[-1].trace_id)
     with pytest.raises(UnknownTraceError):  # forgotten long ago
         c.end_trace(roots[0].trace_id)
+    c.backend.close()  # else its file's ResourceWarning may land in a later pytest.warns
 
 
 # --- backends -------------------------------------------------------------------------------
