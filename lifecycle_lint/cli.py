@@ -9,11 +9,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from lifecycle_lint import __version__
+from lifecycle_lint.cache import Cache, default_cache_dir, entry_key
 from lifecycle_lint.config import (
     Config,
     ConfigError,
@@ -44,8 +46,10 @@ class UsageError(ValueError):
     """Options that cannot be used together."""
 
 
-#: A worker process is worth starting only for this many files that need parsing.
+#: A worker process is worth starting only for this many files that need parsing ...
 MIN_FILES_PER_WORKER = 8
+#: ... holding this much source (bytes) together: about half a second of work.
+MIN_BYTES_PER_WORKER = 128 * 1024
 
 
 def _codes(value: str) -> list[str]:
@@ -168,6 +172,21 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="worker processes (default: the CPU count; 1 checks in this process)",
     )
+    parser.add_argument(
+        "--force-exclude",
+        action="store_true",
+        help="apply the configured exclusions to paths named on the command line too "
+        "(the pre-commit hooks pass it)",
+    )
+    parser.add_argument(
+        "--no-cache", action="store_true", help="neither read nor write the results cache"
+    )
+    parser.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        help="the results cache's folder (default: $LIFECYCLE_LINT_CACHE_DIR, else "
+        ".lifecycle_lint_cache at the project root)",
+    )
     parser.add_argument("--explain", metavar="CODE", help="print a rule's documentation")
     parser.add_argument("--version", action="version", version=f"lifecycle-lint {__version__}")
     return parser
@@ -196,11 +215,12 @@ class Task:
     path: Path
     options: LintOptions
     mode: str = "check"  # check | fix | diff
+    data: bytes | None = field(default=None, repr=False, compare=False)  # read already
 
 
 def run_task(task: Task) -> Outcome:
     if task.mode == "check":
-        result = lint_file(task.path, task.options)
+        result = lint_file(task.path, task.options, data=task.data)
         return Outcome(result.path, result.findings, result.error, worker=os.getpid())
     if task.mode == "add-noqa":
         from lifecycle_lint.add_noqa import add_noqa_file
@@ -221,19 +241,24 @@ def run_task(task: Task) -> Outcome:
     )
 
 
-def _needs_work(path: Path) -> bool:
-    """Only files holding a lifecycle token (or unreadable ones) can have findings."""
-    try:
-        data = read_source_bytes(path)
-    except OSError:
-        return True
-    return has_lifecycle_token(data)
+def plan_workers(jobs: int, sizes: Sequence[int]) -> int:
+    """Worker processes for files of these sizes that need parsing (0: in this process).
 
-
-def plan_workers(jobs: int, files: int) -> int:
-    """Worker processes for ``files`` files that need parsing (0: in this process)."""
-    workers = min(jobs, files // MIN_FILES_PER_WORKER)
+    A pool pays off only when each worker gets enough source to parse to outweigh
+    starting it (a process, libcst's import): ``MIN_BYTES_PER_WORKER`` each, and
+    ``MIN_FILES_PER_WORKER`` files each.
+    """
+    workers = min(jobs, len(sizes) // MIN_FILES_PER_WORKER, sum(sizes) // MIN_BYTES_PER_WORKER)
     return workers if workers >= 2 else 0
+
+
+def _dependencies(task: Task) -> str:
+    """What a file's verdict depends on beyond its bytes and settings, for the cache key.
+
+    The project index's digest of the summaries of the project modules the file
+    imports goes here, so that a change to a helper re-checks its users.
+    """
+    return ""
 
 
 def _pool_context():  # type: ignore[no-untyped-def]
@@ -246,24 +271,92 @@ def _pool_context():  # type: ignore[no-untyped-def]
     return multiprocessing.get_context()
 
 
-def run_tasks(tasks: Sequence[Task], jobs: int) -> list[Outcome]:
-    """Outcomes in the order of ``tasks``, the same whatever ``jobs`` is."""
+def tune_gc() -> None:
+    """Collect cycles less often while parsing: libcst allocates millions of objects that
+    live until the file is done, and the default thresholds rescan them over and over
+    (about a fifth of the CPU of a check). Only garbage in cycles waits longer."""
+    import gc
+
+    gc.set_threshold(100_000, 50, 100)
+
+
+@contextmanager
+def _tuned_gc(freeze: bool = False) -> Iterator[None]:
+    """``tune_gc`` for a block (``main`` may run in a caller's process, tests included);
+    ``freeze``: before forking, so that the workers share the pages of what is loaded."""
+    import gc
+
+    before = gc.get_threshold()
+    tune_gc()
+    if freeze:
+        gc.freeze()
+    try:
+        yield
+    finally:
+        if freeze:
+            gc.unfreeze()
+        gc.set_threshold(*before)
+
+
+def _load_analysis() -> None:
+    """Import the parser and the analysis once, before forking: the workers share them
+    instead of each importing them again (about half a second of CPU each)."""
+    import libcst
+
+    import lifecycle_lint.context  # noqa: F401
+
+    libcst.parse_module("pass\n")  # loads the native parser
+
+
+def run_tasks(tasks: Sequence[Task], jobs: int, cache: Cache | None = None) -> list[Outcome]:
+    """Outcomes in the order of ``tasks``, the same whatever ``jobs`` is.
+
+    Each file is read once, here: a file without a lifecycle token is done; a check
+    whose cache entry matches the file's bytes and settings is done; the rest is
+    linted from the bytes read (so a cache entry always describes the bytes it is
+    keyed by), the largest files first so that the workers finish together.
+    """
     outcomes: list[Outcome | None] = [None] * len(tasks)
+    work = list(tasks)
     pending: list[int] = []
+    sizes: dict[int, int] = {}
+    keys: dict[int, str] = {}
     for i, task in enumerate(tasks):
-        if _needs_work(task.path):
-            pending.append(i)
-        else:
+        try:
+            data = read_source_bytes(task.path)
+        except OSError:
+            pending.append(i)  # reported as TLC002 by the check
+            continue
+        if not has_lifecycle_token(data):
             outcomes[i] = Outcome(str(task.path))
-    workers = plan_workers(jobs, len(pending))
+            continue
+        if task.mode == "check":
+            if cache is not None:
+                key = entry_key(data, task.options, _dependencies(task))
+                found = cache.get(str(task.path), task.options, key)
+                if found is not None:
+                    outcomes[i] = Outcome(str(task.path), found)
+                    continue
+                keys[i] = key
+            work[i] = replace(task, data=data)
+        sizes[i] = len(data)
+        pending.append(i)
+    pending.sort(key=lambda i: -sizes.get(i, 0))
+    workers = plan_workers(jobs, [sizes.get(i, 0) for i in pending])
     if workers:
         from concurrent.futures import ProcessPoolExecutor
         from concurrent.futures.process import BrokenProcessPool
 
-        chunk = max(1, len(pending) // (workers * 4))
+        context = _pool_context()
+        forking = context.get_start_method() == "fork"
+        if forking:
+            _load_analysis()
         try:
-            with ProcessPoolExecutor(workers, mp_context=_pool_context()) as pool:
-                done = pool.map(run_task, [tasks[i] for i in pending], chunksize=chunk)
+            with (
+                _tuned_gc(freeze=forking),
+                ProcessPoolExecutor(workers, mp_context=context, initializer=tune_gc) as pool,
+            ):
+                done = pool.map(run_task, [work[i] for i in pending])
                 for i, outcome in zip(pending, done, strict=True):
                     outcomes[i] = outcome
         except BrokenProcessPool:
@@ -273,8 +366,14 @@ def run_tasks(tasks: Sequence[Task], jobs: int) -> list[Outcome]:
                         str(tasks[i].path), error="internal error: a worker process died"
                     )
     else:
-        for i in pending:
-            outcomes[i] = run_task(tasks[i])
+        with _tuned_gc():
+            for i in pending:
+                outcomes[i] = run_task(work[i])
+    if cache is not None:
+        for i, key in keys.items():
+            outcome = outcomes[i]
+            if outcome is not None and outcome.error is None:
+                cache.put(str(tasks[i].path), tasks[i].options, key, outcome.findings)
     return [o for o in outcomes if o is not None]
 
 
@@ -294,15 +393,39 @@ def _options_factory(
     config_for: Callable[[Path], Config], overrides: Overrides
 ) -> Callable[[Path], LintOptions]:
     cache: dict[tuple[frozenset[str], Settings], LintOptions] = {}
+    # A file's configuration depends on its folder only; its codes and settings on the
+    # configuration only, unless per-file ignores apply.
+    configs: dict[Path, Config] = {}
+    codes: dict[int, frozenset[str]] = {}
+    settings: dict[int, Settings] = {}
 
     def options_for(path: Path) -> LintOptions:
-        config = config_for(path)
-        key = (file_codes(config, overrides, path), analysis_settings(config, overrides))
+        config = configs.get(path.parent)
+        if config is None:
+            config = configs[path.parent] = config_for(path)
+        if config.per_file_ignores:
+            enabled = file_codes(config, overrides, path)
+        else:
+            enabled = codes.get(id(config)) or codes.setdefault(
+                id(config), file_codes(config, overrides, None)
+            )
+        if id(config) not in settings:
+            settings[id(config)] = analysis_settings(config, overrides)
+        key = (enabled, settings[id(config)])
         if key not in cache:
             cache[key] = LintOptions(key[1], key[0])
         return cache[key]
 
     return options_for
+
+
+def _forced_out_of_stdin(
+    path: Path, config_for: Callable[[Path], Config], force_exclude: bool
+) -> bool:
+    """``--force-exclude`` holds for the name ``--stdin-filename`` gives (an editor
+    passes every buffer: the configured exclusions must hold there too)."""
+    config = config_for(path)
+    return (force_exclude or config.force_exclude) and config.is_excluded(path)
 
 
 def _write(text: str, output_file: str | None, *, to_stderr: bool = False) -> bool:
@@ -347,10 +470,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             config_for = find_config
         files = (
-            []
-            if use_stdin
-            else discover(args.paths, excluded=lambda p: config_for(p).is_excluded(p))
+            [] if use_stdin else discover(args.paths, config_for, force_exclude=args.force_exclude)
         )
+        if not files and not use_stdin:
+            print(
+                f"lifecycle-lint: no Python files found under {', '.join(args.paths)}",
+                file=sys.stderr,
+            )
         if args.show_files:
             shown = [args.stdin_filename or "-"] if use_stdin else [str(path) for path in files]
             write_stdout("".join(shown_path(name) + "\n" for name in shown))
@@ -366,14 +492,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
 
     lines_of: Callable[[str], list[str]] | None = None
+    cache = None
     if stdin is not None:
-        stdin_outcome, source_out = check_stdin(stdin, options_for(stdin.path), mode)
+        if args.stdin_filename and _forced_out_of_stdin(stdin.path, config_for, args.force_exclude):
+            stdin_outcome, source_out = Outcome(stdin.name), stdin.data  # as ruff: not checked
+        else:
+            stdin_outcome, source_out = check_stdin(stdin, options_for(stdin.path), mode)
         outcomes = [stdin_outcome]
         lines_of = _lines_of(source_out if mode == "fix" else stdin.data)
         if mode == "fix":  # the source goes back to stdout, the report to stderr
             write_stdout(source_out)
     else:
-        outcomes = run_tasks(tasks, args.jobs)
+        if mode == "check" and not args.no_cache:  # --fix, --diff: never a cached fix
+            cache = Cache(args.cache_dir or default_cache_dir())
+        outcomes = run_tasks(tasks, args.jobs, cache)
+        if cache is not None:
+            cache.prune()
     findings: list[Finding] = []
     internal_errors = 0
     for outcome in outcomes:

@@ -10,7 +10,6 @@ No libcst here: the command imports this module at start.
 
 from __future__ import annotations
 
-import fnmatch
 import functools
 import os
 import re
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from lifecycle_lint.discovery import SKIPPED_DIRS
+from lifecycle_lint.patterns import PathPattern, PatternSet
 from lifecycle_lint.rules import RULES
 from lifecycle_lint.selection import Layer, SelectionError, layered_codes, validate_selectors
 from lifecycle_lint.settings import Settings
@@ -38,6 +38,8 @@ KNOWN_KEYS = (
     "extend-exclude",
     "mlflow-version",
     "lifo",
+    "force-exclude",
+    "respect-gitignore",
     "non-raising",
     "strict-exceptions",
 )
@@ -61,65 +63,6 @@ def _load_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: invalid TOML: {error}") from None
 
 
-@dataclass(frozen=True)
-class PathPattern:
-    """A glob relative to the configuration's folder, as ruff and flake8 read them.
-
-    ``*`` and ``?`` stay within one path component, ``**`` crosses folders; a
-    pattern without ``/`` matches a file or folder name anywhere below the root.
-    """
-
-    pattern: str
-
-    @functools.cached_property
-    def _regex(self) -> re.Pattern[str]:
-        pattern = self.pattern.strip().replace("\\", "/")
-        anchored = "/" in pattern.rstrip("/")
-        pattern = pattern.removeprefix("./").strip("/")
-        parts: list[str] = []
-        i = 0
-        while i < len(pattern):
-            if pattern.startswith("**/", i):
-                parts.append("(?:.*/)?")
-                i += 3
-            elif pattern.startswith("**", i):
-                parts.append(".*")
-                i += 2
-            elif pattern[i] == "*":
-                parts.append("[^/]*")
-                i += 1
-            elif pattern[i] == "?":
-                parts.append("[^/]")
-                i += 1
-            elif pattern[i] == "[":
-                end = pattern.find("]", i + 1)
-                if end == -1:
-                    parts.append(re.escape("["))
-                    i += 1
-                else:
-                    parts.append(fnmatch.translate(pattern[i : end + 1])[4:-3])
-                    i = end + 1
-            else:
-                parts.append(re.escape(pattern[i]))
-                i += 1
-        body = "".join(parts)
-        prefix = "" if anchored else "(?:.*/)?"
-        return re.compile(f"{prefix}{body}")
-
-    def matches(self, relative: str) -> bool:
-        """Whether the path (relative, ``/``-separated) or one of its folders matches."""
-        regex = self._regex
-        if regex.fullmatch(relative):
-            return True
-        # A pattern naming a folder covers everything below it.
-        index = relative.find("/")
-        while index != -1:
-            if regex.fullmatch(relative[:index]):
-                return True
-            index = relative.find("/", index + 1)
-        return False
-
-
 #: What ``exclude`` holds unless the configuration replaces it (``extend-exclude`` adds).
 DEFAULT_EXCLUDE = (*(PathPattern(name) for name in sorted(SKIPPED_DIRS)), PathPattern("*.egg-info"))
 
@@ -137,6 +80,8 @@ class Config:
     extend_exclude: tuple[PathPattern, ...] = ()
     mlflow_version: int | None = None
     lifo: bool = False
+    force_exclude: bool = False
+    respect_gitignore: bool = True
     non_raising: tuple[str, ...] = ()
     strict_exceptions: bool = False
 
@@ -161,10 +106,16 @@ class Config:
         relative = self.relative(path)
         return relative if relative is not None else Path(path).name
 
-    def is_excluded(self, path: Path | str) -> bool:
-        relative = self._relative_or_name(path)
+    @functools.cached_property
+    def exclusions(self) -> PatternSet:
+        """``exclude`` (or its defaults) then ``extend-exclude``, compiled once."""
         patterns = (DEFAULT_EXCLUDE if self.exclude is None else self.exclude) + self.extend_exclude
-        return any(p.matches(relative) for p in patterns)
+        return PatternSet(patterns)
+
+    def is_excluded(self, path: Path | str, is_dir: bool = False) -> bool:
+        """Whether the path or a folder above it (below the root) is excluded."""
+        relative = self._relative_or_name(path)
+        return self.exclusions.matches(relative + "/" if is_dir else relative)
 
     def ignored_for(self, path: Path | str) -> frozenset[str]:
         """Selectors that ``per-file-ignores`` applies to this file."""
@@ -265,7 +216,7 @@ def config_from_table(path: Path, table: Mapping[str, object]) -> Config:
                 values["mlflow_version"] = parse_mlflow_version(value)
             except ValueError:
                 raise _error(path, key, f"expected 2 or 3, got {value!r}") from None
-        elif key in ("lifo", "strict-exceptions"):
+        elif key in ("lifo", "strict-exceptions", "force-exclude", "respect-gitignore"):
             if not isinstance(value, bool):
                 raise _error(path, key, f"expected true or false, got {value!r}")
             values[key.replace("-", "_")] = value
@@ -312,18 +263,25 @@ def _config_in(folder: Path) -> Config | None:
 def find_config(start: Path | str) -> Config:
     """The configuration of a file or folder: the nearest ``pyproject.toml`` holding
     ``[tool.lifecycle-lint]``, walking up; the built-in defaults when there is none."""
-    folder = Path(os.path.abspath(start))
-    if not folder.is_dir():
-        folder = folder.parent
-    for candidate in (folder, *folder.parents):
-        found = _config_in(candidate)
-        if found is not None:
-            return found
-    return DEFAULT
+    folder = os.path.abspath(start)
+    if not os.path.isdir(folder):
+        folder = os.path.dirname(folder)
+    return _config_from(folder)
+
+
+@functools.lru_cache(maxsize=4096)
+def _config_from(folder: str) -> Config:
+    """``find_config`` of a folder: its own, else its parent's (each folder asked once)."""
+    found = _config_in(Path(folder))
+    if found is not None:
+        return found
+    parent = os.path.dirname(folder)
+    return DEFAULT if parent == folder else _config_from(parent)
 
 
 def clear_cache() -> None:
     _config_in.cache_clear()
+    _config_from.cache_clear()
 
 
 @dataclass(frozen=True)

@@ -195,10 +195,14 @@ def lint_bytes(path: str, data: bytes, options: LintOptions) -> FileResult:
     return lint_source(path, text, options)
 
 
-def lint_file(path: Path, options: LintOptions, *, apply_noqa: bool = True) -> FileResult:
+def lint_file(
+    path: Path, options: LintOptions, *, apply_noqa: bool = True, data: bytes | None = None
+) -> FileResult:
+    """``data``: the file's bytes when the caller has read them already."""
     shown = str(path)
     try:
-        data = read_source_bytes(path)
+        if data is None:
+            data = read_source_bytes(path)
     except OSError as error:
         result = FileResult(shown)
         if "TLC002" in options.enabled:

@@ -139,8 +139,15 @@ def test_per_file_ignores_and_excludes(tmp_path, capsys) -> None:
         "app/main.py": ["TLC201", "TLC204", "TLC401"],
         "tests/unit/test_x.py": ["TLC204", "TLC401"],
     }
-    # Excluded files stay excluded when named (pre-commit names every file).
-    status, rows, _ = run(capsys, str(root / "generated" / "client.py"))
+    # A file named on the command line is checked, excluded or not (as ruff does) ...
+    named = root / "generated" / "client.py"
+    status, rows, _ = run(capsys, str(named))
+    assert status == EXIT_FINDINGS and codes(rows) == ["TLC201", "TLC204", "TLC401"]
+    # ... unless --force-exclude says so (pre-commit names every file).
+    status, rows, err = run(capsys, "--force-exclude", str(named))
+    assert (status, rows) == (EXIT_CLEAN, [])
+    assert err == f"lifecycle-lint: no Python files found under {named}\n"
+    status, rows, _ = run(capsys, "--force-exclude", str(root / "app" / "model_pb2.py"))
     assert (status, rows) == (EXIT_CLEAN, [])
 
 
@@ -180,6 +187,8 @@ def test_lifo_turns_on_tlc106(tmp_path, capsys) -> None:
         ('per-file-ignores = ["x"]\n', "per-file-ignores"),
         ('per-file-ignores = { "x.py" = ["NOPE1"] }\n', "per-file-ignores"),
         ("exclude = [1]\n", "exclude"),
+        ('force-exclude = "yes"\n', "force-exclude"),
+        ("respect-gitignore = 0\n", "respect-gitignore"),
         ('strict-exceptions = "yes"\n', "strict-exceptions"),
         ("non-raising = [1]\n", "non-raising"),
         ('non-raising = ["my app.log"]\n', "non-raising"),
@@ -217,6 +226,8 @@ def test_every_documented_key_is_accepted(tmp_path) -> None:
         "extend-exclude": '["gen"]',
         "mlflow-version": "3",
         "lifo": "true",
+        "force-exclude": "true",
+        "respect-gitignore": "false",
         "non-raising": '["myapp.log.*", "emit_metric"]',
         "strict-exceptions": "true",
     }
@@ -225,6 +236,7 @@ def test_every_documented_key_is_accepted(tmp_path) -> None:
     (tmp_path / "pyproject.toml").write_text(f"[tool.lifecycle-lint]\n{body}")
     loaded = load_config(tmp_path / "pyproject.toml")
     assert loaded.lifo and loaded.mlflow_version == 3
+    assert loaded.force_exclude and not loaded.respect_gitignore
     assert loaded.non_raising == ("myapp.log.*", "emit_metric") and loaded.strict_exceptions
     assert find_config(tmp_path / "sub" / "file.py") == loaded
 

@@ -222,12 +222,15 @@ def test_coloured_text_and_no_color_flag(bad) -> None:
     )
     base = {"PATH": "/usr/bin:/bin", "TERM": "xterm"}
     coloured = subprocess.run(
-        [sys.executable, "-c", env_code, str(bad)], capture_output=True, text=True, env=base
+        [sys.executable, "-c", env_code, "--no-cache", str(bad)],
+        capture_output=True,
+        text=True,
+        env=base,
     )
     assert "\033[" in coloured.stdout and "TLC201" in coloured.stdout
     for extra_args, env in ((["--no-color"], base), ([], {**base, "NO_COLOR": "1"})):
         plain = subprocess.run(
-            [sys.executable, "-c", env_code, *extra_args, str(bad)],
+            [sys.executable, "-c", env_code, "--no-cache", *extra_args, str(bad)],
             capture_output=True,
             text=True,
             env=env,

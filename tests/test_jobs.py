@@ -32,19 +32,29 @@ def many_files(folder: Path, copies: int = 3) -> Path:
 
 
 def output(capsys, *args: str) -> tuple[int, str]:
-    status = main(["--no-color", *args])
+    status = main(["--no-color", "--no-cache", *args])
     return status, capsys.readouterr().out
 
 
 def test_plan_workers() -> None:
-    assert plan_workers(jobs=8, files=3) == 0  # not worth a process
-    assert plan_workers(jobs=1, files=1000) == 0
-    assert plan_workers(jobs=4, files=1000) == 4
-    assert plan_workers(jobs=64, files=40) == 40 // cli.MIN_FILES_PER_WORKER
+    kb = 1024
+    assert plan_workers(jobs=8, sizes=[100 * kb] * 3) == 0  # not worth a process
+    assert plan_workers(jobs=1, sizes=[kb] * 1000) == 0
+    assert plan_workers(jobs=4, sizes=[kb] * 1000) == 4
+    assert plan_workers(jobs=64, sizes=[100 * kb] * 40) == 40 // cli.MIN_FILES_PER_WORKER
+    # Many files, little source: starting processes would cost more than it saves.
+    assert plan_workers(jobs=2, sizes=[2 * kb] * 100) == 0
+    assert plan_workers(jobs=4, sizes=[20 * kb] * 16) == 2  # 320 KB: two workers' worth
+
+
+@pytest.fixture
+def small_work_pays(monkeypatch) -> None:
+    """The fixtures are small: let a pool start for them, as it would for real code."""
+    monkeypatch.setattr(cli, "MIN_BYTES_PER_WORKER", 1)
 
 
 @pytest.mark.parametrize("fmt", ["json", "text", "sarif"])
-def test_parallel_output_is_identical_to_serial(tmp_path, capsys, fmt) -> None:
+def test_parallel_output_is_identical_to_serial(tmp_path, capsys, fmt, small_work_pays) -> None:
     folder = str(many_files(tmp_path))
     serial = output(capsys, "-j", "1", "--format", fmt, folder)
     parallel = output(capsys, "-j", "4", "--format", fmt, folder)
@@ -52,7 +62,7 @@ def test_parallel_output_is_identical_to_serial(tmp_path, capsys, fmt) -> None:
     assert serial[0] == 1 and serial[1]
 
 
-def test_worker_processes_are_used_for_many_files(tmp_path) -> None:
+def test_worker_processes_are_used_for_many_files(tmp_path, small_work_pays) -> None:
     files = sorted(many_files(tmp_path).rglob("*.py"))
     tasks = [Task(path, LintOptions()) for path in files]
     outcomes = run_tasks(tasks, jobs=2)
@@ -77,7 +87,9 @@ def test_no_pool_for_a_few_files(tmp_path, capsys, monkeypatch) -> None:
     assert status == 1 and out
 
 
-def test_parallel_fix_is_identical_to_serial(tmp_path, capsys, monkeypatch) -> None:
+def test_parallel_fix_is_identical_to_serial(
+    tmp_path, capsys, monkeypatch, small_work_pays
+) -> None:
     monkeypatch.chdir(tmp_path)
     for mode in ("serial", "parallel"):
         for n in range(8):

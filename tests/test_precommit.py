@@ -145,6 +145,8 @@ def test_hook_definitions_are_valid() -> None:
         assert hook["language"] == "python"
         assert hook["types"] == ["python"]
         assert hook["entry"].split()[0] == "lifecycle-lint"
+        # pre-commit names every file: the configured exclusions must still hold.
+        assert "--force-exclude" in hook["entry"].split()
     assert "--fix" in hooks["lifecycle-lint-fix"]["entry"].split()
 
 
@@ -160,6 +162,22 @@ def test_hook_fails_on_a_bad_file_and_passes_on_a_good_one(
     )
     assert good.returncode == 0, good.stdout + good.stderr
     assert "Passed" in good.stdout
+
+
+def test_hook_skips_the_files_the_configuration_excludes(
+    hook_repo: Path, pre_commit_home: Path, user_repo: Path
+) -> None:
+    (user_repo / "pyproject.toml").write_text(
+        '[tool.lifecycle-lint]\nextend-exclude = ["generated"]\n', encoding="utf-8"
+    )
+    (user_repo / "generated").mkdir()
+    (user_repo / "generated" / "client.py").write_text(BAD, encoding="utf-8")
+    _git(user_repo, "add", "-A")
+    done = _try_repo(
+        hook_repo, pre_commit_home, user_repo, "lifecycle-lint", "generated/client.py", "good.py"
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "TLC201" not in done.stdout
 
 
 def test_fix_hook_rewrites_the_file(
