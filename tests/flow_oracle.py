@@ -300,6 +300,7 @@ class Program:
     lent: frozenset[str]  # names of the spans passed to a helper
     literal_ids: frozenset[int]  # lines with a literal or None ID
     blind_lines: frozenset[int]  # lifecycle calls in main() with an ID from a helper span
+    finally_jumps: bool  # a return/break in a ``finally`` (it swallows an exception)
     flags: int
     calls: int
     raise_bound: int
@@ -391,6 +392,13 @@ def program_from_source(source: str) -> Program:
         frozenset(lent),
         frozenset(literal_ids),
         frozenset(blind_lines),
+        any(
+            isinstance(jump, (ast.Return, ast.Break, ast.Continue))
+            for t in ast.walk(tree)
+            if isinstance(t, ast.Try)
+            for statement in t.finalbody
+            for jump in ast.walk(statement)
+        ),
         flags,
         calls,
         1 + _weighted_tries(tree, 1),
@@ -851,6 +859,10 @@ HELPER_SPAN = "a span started by a helper is not followed into its caller (issue
 HELPER_ENDED = "an end inside a helper is a hand-over for the caller (issue 9: summaries)"
 LENT = "a span lent to a helper of the module is handed over (issue 9: summaries)"
 UNREACHED = "TLC201/TLC203 look at the call alone, reachable or not"
+FINALLY_SWALLOWS = (
+    "leaked after a `return`/`break` in `finally` swallowed the exception: RULES.md says "
+    "TLC103, the linter TLC101/TLC102 (fixtures/oracle_finally_return_swallows.py)"
+)
 MEANT = (
     "the end that names it has a hard-coded ID: TLC201 is the one finding for that defect "
     "(the linter takes it as the intended end)"
@@ -901,6 +913,8 @@ def expected_findings(program: Program, paths: list[PathResult]) -> Verdict:
             verdict.expect(not_ended)
         else:
             verdict.expect((line, "TLC103"))
+            if name in caught_leak and program.finally_jumps:
+                verdict.expected[(line, "TLC103")][not_ended] = FINALLY_SWALLOWS
 
     for line in program.literal_ids - reached:
         for code in ("TLC201", "TLC203"):

@@ -11,6 +11,8 @@ its reason, listed in ``flow_oracle``). Counterexamples it found are kept as fix
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import event, given, note
 
@@ -48,12 +50,20 @@ ORACLE_FIXTURES = sorted(FIXTURES.glob("oracle_*.py"))
 @pytest.mark.parametrize("path", ORACLE_FIXTURES, ids=lambda p: p.name)
 def test_oracle_fixture_markers_are_what_the_runtime_says(path) -> None:
     """Each counterexample's markers are the runtime's verdict, not a copy of the linter's."""
-    program = program_from_source(path.read_text())
+    text = path.read_text()
+    program = program_from_source(text)
     found, verdict = compare(program)
     missing, extra = verdict.mismatches(found)
-    assert (missing, extra) == (set(), set())
-    marked = set(read_fixture(path).expected)
-    assert marked == found
+    expectation = read_fixture(path)
+    # A known limit is marked as such: the oracle's disagreement is exactly that mark.
+    false_alarms = {
+        (number, code)
+        for number, line in enumerate(text.splitlines(), start=1)
+        for code in re.findall(r"known-false-alarm:\s*(TLC\d{3})", line)
+    }
+    assert missing <= set(expectation.known_misses)
+    assert extra <= false_alarms
+    assert set(expectation.expected) == found
 
 
 def test_the_executor_runs_every_path_and_classifies_each_leak() -> None:
