@@ -23,6 +23,9 @@ class CallKind(enum.Enum):
     SPAN_END = "span.end"  # <span>.end(...)
     #: ``span = self._spans.pop(key)``: a span stored earlier, taken over by this scope.
     TAKEN = "taken"
+    #: ``span = self._begin(...)``: a summarised helper returns a span it started
+    #: (lifecycle_lint.summaries); the caller owns it.
+    HELPER_START = "helper start"
 
     @property
     def is_start(self) -> bool:
@@ -59,6 +62,8 @@ class LifecycleCall:
     request_id_keyword: cst.Arg | None = None
     #: ``*args`` or ``**kwargs`` present: which parameters are given is unknown.
     has_unpacking: bool = False
+    #: For a HELPER_START: the helper returns a trace's root span on every path.
+    helper_trace: bool = False
 
     def arg(self, param: str) -> cst.BaseExpression | None:
         bound = self.args.get(param)

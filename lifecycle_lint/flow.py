@@ -23,6 +23,7 @@ import libcst as cst
 from lifecycle_lint.calls import CallKind, LifecycleCall
 from lifecycle_lint.context import FileContext
 from lifecycle_lint.scopes import Scope
+from lifecycle_lint.summaries import Callee, Effect
 from lifecycle_lint.walk import SCOPE_NODES, children, descendants
 from lifecycle_runtime import mlflow_facts as facts
 
@@ -142,7 +143,7 @@ class Site:
 
     @property
     def is_trace(self) -> bool:
-        return self.call.kind is CallKind.START_TRACE
+        return self.call.kind is CallKind.START_TRACE or self.call.helper_trace
 
 
 @dataclass(frozen=True)
@@ -290,6 +291,9 @@ class ScopeFacts:
     cross_trace: list[tuple[cst.Call, int, int]] = field(default_factory=list)
     #: TLC301: (fluent call or ``with`` item, a client span open there).
     fluent_under_client: list[tuple[cst.CSTNode, int]] = field(default_factory=list)
+    #: What a finding on a site rests on beyond this scope: (call, what it does with it),
+    #: from the callee's summary (``_close(...)`` ends it, ``tag(...)`` only reads it).
+    notes: dict[int, list[tuple[cst.CSTNode, str]]] = field(default_factory=dict)
     skipped: bool = False
 
 
@@ -302,9 +306,14 @@ class ScopeAnalysis:
         scope: Scope,
         owned: set[int] | None,
         shared_names: set[str] | None = None,
+        param_span: str | None = None,
     ) -> None:
         self.ctx = ctx
         self.scope = scope
+        #: For a function summary: the parameter that holds an open span on entry.
+        self.param_span = param_span
+        #: The states that leave the scope normally (by its end or a ``return``).
+        self.exit_states: set[State] = set()
         #: Sites this scope ends itself; ``None`` in the first pass (all owned).
         self.owned = owned
         self.sites: dict[cst.Call, Site] = {}
@@ -322,16 +331,18 @@ class ScopeAnalysis:
         )
         self._in_lifecycle_args: dict[cst.Call, bool] = {}
         self._taken: dict[cst.Call, LifecycleCall] = {}
+        self._helper_starts: dict[cst.Call, LifecycleCall] = {}
 
     # --- entry ---------------------------------------------------------------
 
     def run(self) -> ScopeFacts:
         body = _scope_body(self.scope.node)
         try:
-            outcome = self.block(body, {State()})
+            outcome = self.block(body, {self._entry_state()})
         except TooComplex:
             self.facts.skipped = True
             return self.facts
+        self.exit_states = outcome.normal | outcome.returns
         for state in outcome.normal:
             self.exit(state, None, on_exception=False)
         for state in outcome.returns:
@@ -345,6 +356,15 @@ class ScopeAnalysis:
         self.facts.cross_trace = list(self._cross)
         self.facts.fluent_under_client = list(self._fluent)
         return self.facts
+
+    def _entry_state(self) -> State:
+        """Empty, or for a summary the parameter bound to an open span of its own."""
+        if self.param_span is None:
+            return State()
+        param = LifecycleCall(self.scope.node, CallKind.TAKEN, self.scope, None)  # type: ignore[arg-type]
+        site = self.site_for(param)
+        fact = SpanFact(OPEN, None, -1, site.index, 1)
+        return State().with_span(site.index, fact).with_var(self.param_span, ("span", site.index))
 
     def exit(self, state: State, witness: cst.CSTNode | None, *, on_exception: bool) -> None:
         for site in state.open_sites():
@@ -706,6 +726,9 @@ class ScopeAnalysis:
             return state  # ``.end()`` on a span kept elsewhere (``self._span``)
         if self._is_fluent_context_call(node):
             self._note_fluent(node, state)
+        callee = self.ctx.knowledge.callee(node, self.scope)
+        if callee is not None:
+            return self.summarised_call(node, callee, state, out)
         refs: set[int] = set()
         for arg in node.args:
             refs |= self.referenced(arg.value, state)
@@ -723,6 +746,43 @@ class ScopeAnalysis:
         if not self._inside_lifecycle_arguments(node) and not _never_raises(node):
             out.raises.add(state.with_witness(node))
         return state
+
+    def summarised_call(
+        self, node: cst.Call, callee: Callee, state: State, out: Outcome
+    ) -> State:
+        """A call the linter can see into: its summary says what it does with the spans
+        it is given, whether it starts one for the caller, and whether it may raise."""
+        for arg, param in callee.bind(node):
+            refs = self.referenced(arg.value, state)
+            if not refs:
+                continue
+            site = self.span_of(arg.value, state)
+            effect = callee.effect(param) if site is not None and param is not None else None
+            if site is not None and effect is Effect.ENDS:
+                self._note(site, node, effect.value)
+                state = self.end_site(site, node, state)
+            elif site is not None and effect is Effect.READS:
+                self._note(site, node, effect.value)  # lent: still this scope's to end
+            elif effect is not None or _names_an_end(node.func):
+                state = self.hand_over(state, refs)  # stored, passed on, maybe ended
+            else:  # not known: as for a call that cannot be resolved
+                state = self.hand_over(state, {s for s in refs if not self.is_owned(s)})
+        if callee.may_raise and not self._inside_lifecycle_arguments(node):
+            out.raises.add(state.with_witness(node))
+        kind = callee.returns_span
+        if kind is not None:
+            started = self._helper_starts.get(node)
+            if started is None:
+                started = LifecycleCall(node, CallKind.HELPER_START, self.scope, None)
+                started.helper_trace = kind == "trace"
+                self._helper_starts[node] = started
+            state = self.start(started, state)
+        return state
+
+    def _note(self, site: int, node: cst.CSTNode, what: str) -> None:
+        notes = self.facts.notes.setdefault(site, [])
+        if (node, what) not in notes:
+            notes.append((node, what))
 
     def _is_fluent_context_call(self, call: cst.Call) -> bool:
         func = call.func
@@ -831,6 +891,8 @@ class ScopeAnalysis:
                 root = fact.root if fact is not None else -1
             elif parent_expr is None or _is_none_literal(parent_expr):
                 root = site.index
+        elif call.kind is CallKind.HELPER_START:
+            root = site.index if call.helper_trace else -1
         else:
             root = site.index
         parent_fact = state.span(parent) if parent != -1 else None
@@ -1325,6 +1387,25 @@ def analyse_scope(ctx: FileContext, scope: Scope) -> ScopeFacts:
     return ScopeAnalysis(ctx, scope, owned=set(first.ended_sites), shared_names=shared).run()
 
 
+def analyse_parameter(ctx: FileContext, scope: Scope, param: str) -> list[str] | None:
+    """For a summary: the status, at each normal exit of the function, of the span its
+    parameter ``param`` holds on entry (None when the function is too complex)."""
+    shared = _names_shared_outside(ctx, scope)
+    first = ScopeAnalysis(ctx, scope, owned=None, shared_names=shared, param_span=param)
+    if first.run().skipped:
+        return None
+    second = ScopeAnalysis(
+        ctx, scope, owned=set(first.facts.ended_sites), shared_names=shared, param_span=param
+    )
+    if second.run().skipped:
+        return None
+    statuses = []
+    for state in second.exit_states:
+        fact = state.span(0)
+        statuses.append(fact.status if fact is not None else HANDED)
+    return statuses
+
+
 def scopes_with_starts(ctx: FileContext) -> list[Scope]:
     """The scopes (module, functions) whose own body starts a span, or takes one out
     of ``self`` (``span = self._spans.pop(key)``) and ends spans."""
@@ -1357,4 +1438,7 @@ def scopes_with_starts(ctx: FileContext) -> list[Scope]:
     for method in pops:
         if id(method.node) in ending:
             found.setdefault(id(method.node), method)
+    for scope in ctx.knowledge.helper_start_scopes():
+        if scope.kind not in ("lambda", "class"):
+            found.setdefault(id(scope.node), scope)
     return list(found.values())

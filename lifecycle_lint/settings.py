@@ -10,3 +10,11 @@ from lifecycle_runtime import mlflow_facts as facts
 @dataclass(frozen=True)
 class Settings:
     mlflow_major: facts.MlflowMajor = facts.DEFAULT_MLFLOW_MAJOR
+    #: Declared semantics (``[tool.lifecycle-lint]``): qualified names, ``*`` globs.
+    client_factories: tuple[str, ...] = ()
+    span_starters: tuple[str, ...] = ()
+    span_enders: tuple[str, ...] = ()
+
+    def knowledge_key(self) -> tuple[object, ...]:
+        """What function and module summaries depend on (for their caches)."""
+        return (self.client_factories, self.span_starters, self.span_enders)
