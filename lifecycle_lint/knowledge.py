@@ -220,10 +220,13 @@ class Knowledge:
         The exception model (issue 10) replaces this at merge: it is the one place
         summaries ask. Here: any ``raise``/``assert``/``await``/``yield``/``with``, any
         ``for`` over something other than ``range`` or a literal, and any call that
-        is not a lifecycle call, a span's own method on a parameter, a call the flow
-        analysis treats as not raising, or a summarised function that does not raise.
+        is not a lifecycle call (or in one's arguments), a span's own method on a
+        parameter, a logging call, or a summarised function that does not raise. The
+        builtins the flow analysis excuses between a start and its end (``dict(x)``,
+        ``str(x)``: they fail only on ill-typed arguments) count as raising here: a
+        helper's arguments are whatever its callers pass.
         """
-        from lifecycle_lint.flow import _never_raises, _safe_iteration
+        from lifecycle_lint.flow import _safe_iteration
 
         scope = self.ctx.index.scopes.get(node)
         if scope is None:
@@ -236,7 +239,7 @@ class Knowledge:
                 return True
             if not isinstance(inner, cst.Call):
                 continue
-            if self.ctx.lifecycle_call(inner) is not None or _never_raises(inner):
+            if self.ctx.lifecycle_call(inner) is not None or _quiet(inner):
                 continue
             if self._in_lifecycle_arguments(inner):
                 continue
@@ -287,6 +290,13 @@ class Knowledge:
             ):
                 clients.append(name)
         return ModuleSummary(self.ctx.path, tuple(clients), functions, imports)
+
+
+def _quiet(call: cst.Call) -> bool:
+    """A logging call (``logger.debug(...)``): handlers report their own errors."""
+    from lifecycle_lint.flow import _never_raises
+
+    return isinstance(call.func, cst.Attribute) and _never_raises(call)
 
 
 def _decorator(decorator: cst.Decorator) -> str | None:
