@@ -228,9 +228,15 @@ class State:
 
     def with_var(self, name: str, value: VarValue | None) -> State:
         items = dict(self.vars)
+        stale = False
+        if name[0] != "?":
+            # Rebinding a name forgets what was assumed of conditions that read it.
+            for key in [k for k in items if k[0] == "?" and _condition_reads(k, name)]:
+                del items[key]
+                stale = True
         if value is None:
             if name not in items:
-                return self
+                return self._replace(vars=tuple(sorted(items.items()))) if stale else self
             del items[name]
         else:
             items[name] = value
@@ -330,6 +336,7 @@ class ScopeAnalysis:
             shared_names if shared_names is not None else _names_shared_outside(ctx, scope)
         )
         self._in_lifecycle_args: dict[cst.Call, bool] = {}
+        self._repeated_conditions: frozenset[str] | None = None
         self._taken: dict[cst.Call, LifecycleCall] = {}
         self._helper_starts: dict[cst.Call, LifecycleCall] = {}
 
@@ -500,8 +507,12 @@ class ScopeAnalysis:
         entered: set[State] = set()
         for state in states:
             entered.add(self.expression(node.test, state, out))
-        true_states = {s for s in entered if self.feasible(node.test, s, True)}
-        false_states = {s for s in entered if self.feasible(node.test, s, False)}
+        true_states = {
+            self.assume(node.test, s, True) for s in entered if self.feasible(node.test, s, True)
+        }
+        false_states = {
+            self.assume(node.test, s, False) for s in entered if self.feasible(node.test, s, False)
+        }
         body = self.block(node.body.body, true_states)
         out.absorb_jumps(body)
         out.normal |= body.normal
@@ -1182,27 +1193,57 @@ class ScopeAnalysis:
         """Whether ``test`` can evaluate to ``outcome`` in ``state`` (``None`` guards)."""
         if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
             return self.feasible(test.expression, state, not outcome)
-        if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.And):
-            if outcome:
-                return self.feasible(test.left, state, True) and self.feasible(
-                    test.right, state, True
-                )
-            return True
-        if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.Or):
-            if not outcome:
-                return self.feasible(test.left, state, False) and self.feasible(
-                    test.right, state, False
-                )
-            return True
+        if isinstance(test, cst.BooleanOperation):
+            # ``a and b`` takes the outcome of ``a`` when ``a`` is falsy, else of ``b``
+            # (``or``: when ``a`` is truthy); the outcome is feasible if either way is.
+            short = not isinstance(test.operator, cst.And)
+            if self.feasible(test.left, state, short) and outcome == short:
+                return True
+            return self.feasible(test.left, state, not short) and self.feasible(
+                test.right, state, outcome
+            )
         known = self._known_truth(test, state)
         return known is None or known == outcome
 
+    def assume(self, test: cst.BaseExpression, state: State, outcome: bool) -> State:
+        """Remember the outcome of a condition the scope tests again later.
+
+        ``if config.log_traces: span = start(...)`` ... ``if config.log_traces:
+        end(span)`` is the usual shape of optional tracing: the second test takes
+        the branch the first one took. Only conditions on names and attribute
+        chains that are tested more than once are remembered (so independent
+        conditions still merge), until a name they read is rebound.
+        """
+        if self._repeated_conditions is None:
+            self._repeated_conditions = _repeated_conditions(self.scope.node)
+        if not self._repeated_conditions:
+            return state
+        if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+            return self.assume(test.expression, state, not outcome)
+        if isinstance(test, cst.BooleanOperation):
+            # ``a and b`` true: both true; ``a or b`` false: both false.
+            if isinstance(test.operator, cst.And) == outcome:
+                state = self.assume(test.left, state, outcome)
+                return self.assume(test.right, state, outcome)
+            return state
+        key = _condition_key(test)
+        if key is not None and key in self._repeated_conditions:
+            return state.with_var(key, ("truth", outcome))
+        return state
+
     def _known_truth(self, test: cst.BaseExpression, state: State) -> bool | None:
+        key = _condition_key(test)
+        if key is not None:
+            assumed = state.var(key)
+            if assumed is not None:
+                return bool(assumed[1])
         if isinstance(test, cst.Name):
             value = state.var(test.value)
-            if value is None:
+            if value is None or _id_may_be_none(value):
                 return None
-            return value[0] == "span"  # a span object is truthy, None is not
+            # A span object, or a trace/span ID read from one (a non-empty string), is
+            # truthy; None is not.
+            return value[0] in ("span", "id")
         if (
             isinstance(test, cst.Comparison)
             and len(test.comparisons) == 1
@@ -1211,7 +1252,7 @@ class ScopeAnalysis:
         ):
             operator = test.comparisons[0].operator
             value = state.var(test.left.value)
-            if value is None or value[0] == "id":
+            if value is None or _id_may_be_none(value):
                 return None
             is_none = value[0] == "none"
             if isinstance(operator, (cst.Is, cst.Equal)):
@@ -1219,6 +1260,56 @@ class ScopeAnalysis:
             if isinstance(operator, (cst.IsNot, cst.NotEqual)):
                 return not is_none
         return None
+
+
+def _condition_key(expr: cst.BaseExpression) -> str | None:
+    """``?flag`` or ``?config.log_traces`` for a name or attribute chain, else None."""
+    parts: list[str] = []
+    while isinstance(expr, cst.Attribute):
+        parts.append(expr.attr.value)
+        expr = expr.value
+    if not isinstance(expr, cst.Name):
+        return None
+    parts.append(expr.value)
+    return "?" + ".".join(reversed(parts))
+
+
+def _condition_reads(key: str, name: str) -> bool:
+    """Whether the condition ``key`` reads the name (or ``self.x`` key) ``name``."""
+    return key[1:] == name or key.startswith(f"?{name}.")
+
+
+def _condition_atoms(test: cst.BaseExpression) -> Iterator[str]:
+    while isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        test = test.expression
+    if isinstance(test, cst.BooleanOperation):
+        yield from _condition_atoms(test.left)
+        yield from _condition_atoms(test.right)
+        return
+    key = _condition_key(test)
+    if key is not None:
+        yield key
+
+
+def _repeated_conditions(scope_node: cst.CSTNode) -> frozenset[str]:
+    """Condition keys that more than one ``if`` of the scope tests."""
+    seen: set[str] = set()
+    repeated: set[str] = set()
+    stack: list[cst.CSTNode] = list(_scope_body(scope_node))
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            continue
+        if isinstance(node, cst.If):
+            for key in set(_condition_atoms(node.test)):
+                (repeated if key in seen else seen).add(key)
+        stack.extend(children(node))
+    return frozenset(repeated)
+
+
+def _id_may_be_none(value: VarValue) -> bool:
+    """An ID read from a span is never None, except ``parent_id`` (None on a root)."""
+    return value[0] == "id" and value[2] == "parent_id"
 
 
 def _with_status(fact: SpanFact, status: str, end_node: cst.CSTNode | None) -> SpanFact:
