@@ -54,10 +54,10 @@ class Evidence:
 
     def __init__(self, ctx: FileContext) -> None:
         self.ctx = ctx
-        self._by_bindings: dict[int, cst.Call] | None = None
-        self._by_attribute: dict[tuple[cst.ClassDef, str], cst.Call] = {}
+        self._by_bindings: dict[int, list[cst.Call]] | None = None
+        self._by_attribute: dict[tuple[cst.ClassDef, str], list[cst.Call]] = {}
 
-    def _gather(self) -> dict[int, cst.Call]:
+    def _gather(self) -> dict[int, list[cst.Call]]:
         if self._by_bindings is None:
             self._by_bindings = {}
             index = self.ctx.index
@@ -68,34 +68,45 @@ class Evidence:
                 scope = index.call_scopes.get(call) or index.scope_of(call)
                 if isinstance(receiver, cst.Name):
                     bindings = index.lookup(receiver.value, scope)
-                    self._by_bindings.setdefault(id(bindings), call)
+                    self._by_bindings.setdefault(id(bindings), []).append(call)
                 elif isinstance(receiver, cst.Attribute):
                     info = index.self_class(receiver.value, scope)
                     if info is not None:
-                        self._by_attribute.setdefault((info.node, receiver.attr.value), call)
+                        key = (info.node, receiver.attr.value)
+                        self._by_attribute.setdefault(key, []).append(call)
         return self._by_bindings
 
-    def client_call(self, expr: cst.BaseExpression, scope: Scope) -> cst.Call | None:
-        """The call whose keywords show ``expr`` is an MLflow client, if any."""
+    def client_calls(self, expr: cst.BaseExpression, scope: Scope) -> list[cst.Call]:
+        """The calls whose keywords show ``expr`` is an MLflow client (none: not shown)."""
         by_bindings = self._gather()
         index = self.ctx.index
         if isinstance(expr, cst.Name):
             bindings = index.lookup(expr.value, scope)
             if not bindings or not all(_plain_param(b) for b in bindings):
-                return None
-            return by_bindings.get(id(bindings))
+                return []
+            return by_bindings.get(id(bindings), [])
         if isinstance(expr, cst.Attribute):
             info = index.self_class(expr.value, scope)
             if info is None:
-                return None
-            found = self._by_attribute.get((info.node, expr.attr.value))
-            if found is None:
-                return None
+                return []
+            found = self._by_attribute.get((info.node, expr.attr.value), [])
+            if not found:
+                return []
             assigned = info.attr_assignments.get(expr.attr.value, [])
             if not assigned or not all(self._from_plain_param(b) for b in assigned):
-                return None
+                return []
             return found
-        return None
+        return []
+
+    def witness(self, calls: list[cst.Call]) -> cst.Call:
+        """The call to name in a message: the first ``start_span``, else the first call."""
+        return min(
+            calls,
+            key=lambda c: (
+                c.func.attr.value != facts.START_SPAN,  # type: ignore[attr-defined]
+                self.ctx.line_of(c),
+            ),
+        )
 
     def _from_plain_param(self, binding: Binding) -> bool:
         """``self.x = x`` where ``x`` is an unannotated parameter (``None`` allowed)."""

@@ -118,9 +118,10 @@ class Knowledge:
         return None
 
     def _keyword_reason(self, expr: cst.BaseExpression, scope: Scope) -> str | None:
-        call = self.evidence.client_call(expr, scope)
-        if call is None:
+        calls = self.evidence.client_calls(expr, scope)
+        if not calls:
             return None
+        call = self.evidence.witness(calls)
         method = call.func.attr.value  # type: ignore[attr-defined]
         return (
             f"`{self.ctx.short_source(expr)}` is taken for an MLflow client: its `{method}` "

@@ -262,12 +262,17 @@ class Summaries:
             return Callee(name, params=params, keyword_only=kwonly, summaries=self, node=node)
         return None
 
-    def method(self, cls: cst.ClassDef, name: str) -> cst.FunctionDef | None:
-        """The method ``name`` of ``cls``, if no subclass in the module overrides it."""
+    def method(self, cls: cst.ClassDef, name: str, _depth: int = 0) -> cst.FunctionDef | None:
+        """The method ``name`` of ``cls`` (or of a base class defined in the module), if no
+        subclass in the module overrides it."""
         info = self.ctx.index.classes.get(cls)
-        if info is None:
+        if info is None or _depth > 8:
             return None
         bindings = info.scope.bindings.get(name, [])
+        if not bindings:
+            bases = [self._module_class(b.value) for b in cls.bases]
+            found = [m for m in (self.method(b, name, _depth + 1) for b in bases if b) if m]
+            return found[0] if len(found) == 1 and len(bases) == 1 else None
         if len(bindings) != 1 or not isinstance(bindings[0].node, cst.FunctionDef):
             return None
         for other, other_info in self.ctx.index.classes.items():
@@ -276,6 +281,14 @@ class Summaries:
             if any(_base_name(b.value) == cls.name.value for b in other.bases):
                 return None  # a subclass overrides it: which one runs is unknown
         return bindings[0].node
+
+    def _module_class(self, expr: cst.BaseExpression) -> cst.ClassDef | None:
+        if not isinstance(expr, cst.Name):
+            return None
+        bindings = self.ctx.index.module_scope.bindings.get(expr.value, [])
+        if len(bindings) == 1 and isinstance(bindings[0].node, cst.ClassDef):
+            return bindings[0].node
+        return None
 
     # --- returns ------------------------------------------------------------------
 

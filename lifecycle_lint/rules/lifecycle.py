@@ -107,7 +107,27 @@ def _origin(ctx: FileContext, site: Site) -> str:
 
     if site.call.kind is CallKind.TAKEN and site.call.receiver is not None:
         return f"taken from `{ctx.short_source(site.call.receiver)}` here"
+    if site.call.kind is CallKind.HELPER_START:
+        helper = ctx.short_source(site.call.node)
+        return f"started here by `{helper}` (a helper that returns the span it starts)"
     return "started here"
+
+
+def _evidence(ctx: FileContext, facts: ScopeFacts, site: Site) -> str:
+    """What the finding rests on beyond the scope: summaries and usage evidence."""
+    from lifecycle_lint.calls import CallKind
+
+    parts = [
+        f"`{ctx.short_source(node)}` on line {ctx.line_of(node)} {what}"
+        for node, what in facts.notes.get(site.index, [])
+        if what == "only reads it"
+    ]
+    receiver = site.call.receiver
+    if receiver is not None and site.call.kind is not CallKind.TAKEN:
+        reason = ctx.knowledge.client_reason(receiver, site.call.scope)
+        if reason is not None:
+            parts.append(reason)
+    return "".join(f"; {part}" for part in parts)
 
 
 def _leak_reports(ctx: FileContext, code: str) -> Iterator[Report]:
@@ -124,7 +144,7 @@ def _leak_reports(ctx: FileContext, code: str) -> Iterator[Report]:
                     yield Report(
                         site.call.node,
                         f"{kind} `{site.name}` {_origin(ctx, site)} is not ended "
-                        f"{describe_exit(ctx, facts, leak)}",
+                        f"{describe_exit(ctx, facts, leak)}{_evidence(ctx, facts, site)}",
                     )
             elif exceptional and code == "TLC103":
                 leak = _first(ctx, exceptional)
@@ -132,7 +152,8 @@ def _leak_reports(ctx: FileContext, code: str) -> Iterator[Report]:
                 yield Report(
                     site.call.node,
                     f"{kind} `{site.name}` {_origin(ctx, site)} is not ended when "
-                    f"{describe_raise(ctx, leak.witness)}; end it in `finally` or in a handler",
+                    f"{describe_raise(ctx, leak.witness)}; end it in `finally` or in a handler"
+                    f"{_evidence(ctx, facts, site)}",
                 )
     if code in ("TLC101", "TLC102"):
         for site, attribute in unended_stores(ctx):
@@ -349,7 +370,9 @@ class DoubleEnd(Rule):
                 site = facts.sites[site_index]
                 where = f"line {ctx.line_of(first)}" if first is not None else "an earlier line"
                 yield Report(
-                    node, f"`{site.name}` is ended at {where} and again at line {ctx.line_of(node)}"
+                    node,
+                    f"`{site.name}` is ended at {where} and again at line {ctx.line_of(node)}"
+                    + _ended_by(ctx, facts, site_index, (first, node)),
                 )
 
 
@@ -422,6 +445,18 @@ class NonLifoEnd(Rule):
 
     def check(self, ctx: FileContext) -> Iterator[Report]:
         yield from _order_reports(ctx, self.code)
+
+
+def _ended_by(
+    ctx: FileContext, facts: ScopeFacts, site: int, nodes: tuple[cst.CSTNode | None, ...]
+) -> str:
+    """``(`_close(...)` on line 23 ends it)`` for the ends made by a summarised helper."""
+    parts = [
+        f"`{ctx.short_source(node)}` on line {ctx.line_of(node)} {what}"
+        for node, what in facts.notes.get(site, [])
+        if what == "ends it" and any(node is n for n in nodes)
+    ]
+    return f" ({'; '.join(parts)})" if parts else ""
 
 
 def _place(ctx: FileContext, node: cst.CSTNode) -> tuple[int, int]:
