@@ -875,6 +875,8 @@ class ScopeAnalysis:
             parent.target, (cst.Name, cst.Attribute)
         ):
             return self.ctx.short_source(parent.target)
+        if call.kind is CallKind.HELPER_START:
+            return self.ctx.short_source(call.node)
         name = call.arg("name")
         text = self.ctx.index.string_value(name, call.scope) if name is not None else None
         return text if text is not None else call.kind.value
@@ -1181,7 +1183,9 @@ class ScopeAnalysis:
                 stack.append(node.value)
             elif isinstance(node, cst.Arg):
                 stack.append(node.value)
-            elif isinstance(node, cst.Call) and self.ctx.lifecycle_call(node) is not None:
+            elif isinstance(node, cst.Call) and (
+                self.ctx.lifecycle_call(node) is not None or node in self._helper_starts
+            ):
                 site = self.sites.get(node)
                 if site is not None:
                     sites.add(site.index)

@@ -96,6 +96,12 @@ class Knowledge:
                 if found is not None and found.kind == "client":
                     return f"`{expr.value}` is the client defined in {found.where}"
                 return None
+            values = [b.value for b in bindings if b.kind is BindingKind.VALUE and b.value]
+            for value in values:
+                if isinstance(value, cst.Call) and index.is_client(expr, scope):
+                    reason = self.client_reason(value, index.scope_of(value))
+                    if reason is not None:
+                        return reason
             return self._keyword_reason(expr, scope)
         if isinstance(expr, cst.Attribute):
             info = index.self_class(expr.value, scope)

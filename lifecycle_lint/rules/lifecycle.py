@@ -451,11 +451,12 @@ def _ended_by(
     ctx: FileContext, facts: ScopeFacts, site: int, nodes: tuple[cst.CSTNode | None, ...]
 ) -> str:
     """``(`_close(...)` on line 23 ends it)`` for the ends made by a summarised helper."""
-    parts = [
-        f"`{ctx.short_source(node)}` on line {ctx.line_of(node)} {what}"
-        for node, what in facts.notes.get(site, [])
-        if what == "ends it" and any(node is n for n in nodes)
-    ]
+    parts: list[str] = []
+    for node, what in facts.notes.get(site, []):
+        if what == "ends it" and any(node is n for n in nodes):
+            part = f"`{ctx.short_source(node)}` ends it"
+            if part not in parts:
+                parts.append(part)
     return f" ({'; '.join(parts)})" if parts else ""
 
 
