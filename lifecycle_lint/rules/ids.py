@@ -188,10 +188,16 @@ class DeprecatedRequestId(Rule):
                 )
         for attribute in ctx.index.attributes.get(facts.REQUEST_ID_PARAM, ()):
             scope = ctx.index.scope_of(attribute)
-            if ctx.is_span(attribute.value, scope):
-                yield Report(
-                    attribute.attr,
-                    f"`{ctx.short_source(attribute.value)}.request_id` is deprecated in "
-                    f"MLflow 3: use `.trace_id`",
-                    Replacement(attribute.attr, new_name, "rename `.request_id` to `.trace_id`"),
-                )
+            evidence = None
+            if not ctx.is_span(attribute.value, scope):
+                # Usage evidence (lifecycle_lint.evidence): a span this scope does not own.
+                evidence = ctx.knowledge.span_reason(attribute.value, scope)
+                if evidence is None:
+                    continue
+            shown = ctx.short_source(attribute.value)
+            because = f" (`{shown}` is a span: {evidence})" if evidence else ""
+            yield Report(
+                attribute.attr,
+                f"`{shown}.request_id` is deprecated in MLflow 3: use `.trace_id`{because}",
+                Replacement(attribute.attr, new_name, "rename `.request_id` to `.trace_id`"),
+            )
