@@ -120,7 +120,7 @@ class Knowledge:
             if qualified is not None:
                 found = self._resolve(qualified)
                 if found is not None and found.kind == "client":
-                    return f"`{qualified}` is the client defined in {found.where}"
+                    return f"`{self.ctx.short_source(expr)}` is the client defined in {found.where}"
         return None
 
     def _keyword_reason(self, expr: cst.BaseExpression, scope: Scope) -> str | None:

@@ -165,8 +165,9 @@ class ProjectIndex:
             if rest[0] == facts.AUTOLOG_ROOT and not self._is_own_project("mlflow"):
                 return None  # MLflow itself: facts, not the project
             bases = self.bases
+        lowest = 0 if qualified.startswith(".") else 1  # ``from . import x``: the package
         for base in bases:
-            for cut in range(len(rest), 0, -1):
+            for cut in range(len(rest), lowest - 1, -1):
                 found = self._module_file(base, rest[:cut])
                 if found is not None:
                     return found, rest[cut:]
