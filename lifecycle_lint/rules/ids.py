@@ -175,6 +175,7 @@ class DeprecatedRequestId(Rule):
         if ctx.settings.mlflow_major < 3:
             return
         new_name = cst.Name(facts.TRACE_ID_PARAM)
+        seen_keys: set[int] = set()
         for call in ctx.lifecycle_calls:
             keyword_arg = call.request_id_keyword
             if keyword_arg is not None and keyword_arg.keyword is not None:
@@ -185,6 +186,16 @@ class DeprecatedRequestId(Rule):
                     Replacement(
                         keyword_arg.keyword, new_name, "rename `request_id=` to `trace_id=`"
                     ),
+                )
+            key = call.request_id_key
+            if key is not None and id(key) not in seen_keys:
+                seen_keys.add(id(key))
+                renamed = cst.SimpleString(f"{key.prefix}{key.quote}{facts.TRACE_ID_PARAM}{key.quote}")
+                yield Report(
+                    key,
+                    f'`"request_id"` (passed with `**` to `{call.kind.value}`) is deprecated in '
+                    f'MLflow 3: use `"trace_id"`',
+                    Replacement(key, renamed, 'rename the key `"request_id"` to `"trace_id"`'),
                 )
         for attribute in ctx.index.attributes.get(facts.REQUEST_ID_PARAM, ()):
             scope = ctx.index.scope_of(attribute)
