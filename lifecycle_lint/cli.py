@@ -21,7 +21,7 @@ from lifecycle_lint.config import (
     file_codes,
     find_config,
     load_config,
-    mlflow_major,
+    settings_for,
 )
 from lifecycle_lint.discovery import MissingPathError, discover
 from lifecycle_lint.engine import LintOptions, has_lifecycle_token, lint_file
@@ -239,13 +239,13 @@ def _explain(code: str) -> int:
 def _options_factory(
     config_for: Callable[[Path], Config], overrides: Overrides
 ) -> Callable[[Path], LintOptions]:
-    cache: dict[tuple[frozenset[str], int], LintOptions] = {}
+    cache: dict[tuple[frozenset[str], Settings], LintOptions] = {}
 
     def options_for(path: Path) -> LintOptions:
         config = config_for(path)
-        key = (file_codes(config, overrides, path), mlflow_major(config, overrides))
+        key = (file_codes(config, overrides, path), settings_for(config, overrides, path))
         if key not in cache:
-            cache[key] = LintOptions(Settings(mlflow_major=key[1]), key[0])  # type: ignore[arg-type]
+            cache[key] = LintOptions(key[1], key[0])
         return cache[key]
 
     return options_for

@@ -154,17 +154,15 @@ class LifecycleChecker:
 
         if not has_lifecycle_token(text):
             return []
-        from lifecycle_lint.config import file_codes, mlflow_major
+        from lifecycle_lint.config import file_codes, settings_for
         from lifecycle_lint.engine import LintOptions, lint_source
-        from lifecycle_lint.settings import Settings
 
         config, path = _config_for(self.filename)
         if path is not None and config.is_excluded(path):
             return []
         overrides = _overrides()
         options = LintOptions(
-            Settings(mlflow_major=mlflow_major(config, overrides)),  # type: ignore[arg-type]
-            file_codes(config, overrides, path),
+            settings_for(config, overrides, path), file_codes(config, overrides, path)
         )
         try:
             result = lint_source(self.filename, text, options)

@@ -737,7 +737,11 @@ class ScopeAnalysis:
             return state  # ``.end()`` on a span kept elsewhere (``self._span``)
         if self._is_fluent_context_call(node):
             self._note_fluent(node, state)
-        callee = self.ctx.knowledge.callee(node, self.scope)
+        # Another module's function is looked up only when it may matter here: a span
+        # or its ID is passed to it, or what it returns is kept (``span = helper()``).
+        passes = any(self.referenced(arg.value, state) for arg in node.args)
+        knowledge = self.ctx.knowledge
+        callee = knowledge.callee(node, self.scope, across=knowledge.reach(node, passes))
         if callee is not None:
             return self.summarised_call(node, callee, state, out)
         refs: set[int] = set()

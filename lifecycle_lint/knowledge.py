@@ -50,7 +50,7 @@ class Knowledge:
         self.summaries = Summaries(ctx)
         self.evidence = Evidence(ctx)
         self._project: ProjectIndex | None | bool = False
-        self._callees: dict[cst.Call, Callee | None] = {}
+        self._callees: dict[tuple[cst.Call, str], Callee | None] = {}
         self._busy: set[int] = set()
 
     @property
@@ -141,16 +141,22 @@ class Knowledge:
 
     # --- callees ------------------------------------------------------------------
 
-    def callee(self, call: cst.Call, scope: Scope) -> Callee | None:
-        """The function ``call`` runs, when this run can see it (or it is declared)."""
-        if call in self._callees:
-            return self._callees[call]
-        self._callees[call] = None  # recursion: unknown while being resolved
-        found = self._find_callee(call, scope)
-        self._callees[call] = found
+    def callee(self, call: cst.Call, scope: Scope, *, across: str = "any") -> Callee | None:
+        """The function ``call`` runs, when this run can see it (or it is declared).
+
+        ``across``: how far to look into other modules of the project. ``"any"``: fully
+        (a span or its ID is passed to it); ``"starter"``: only if it may return a span it
+        starts (``span = helper()``: a cheap look first); ``"none"``: this module only.
+        """
+        key = (call, across)
+        if key in self._callees:
+            return self._callees[key]
+        self._callees[key] = None  # recursion: unknown while being resolved
+        found = self._find_callee(call, scope, across)
+        self._callees[key] = found
         return found
 
-    def _find_callee(self, call: cst.Call, scope: Scope) -> Callee | None:
+    def _find_callee(self, call: cst.Call, scope: Scope, across: str) -> Callee | None:
         func = call.func
         if not isinstance(func, (cst.Name, cst.Attribute)):
             return None
@@ -162,12 +168,12 @@ class Knowledge:
             if _matches(settings.span_enders, qualified):
                 return _declared(qualified, None, Effect.ENDS)
         local = self.summaries.local_callee(call, scope)
-        if local is not None:
+        if local is not None or across == "none":
             return local
         qualified = self.ctx.index.qualify(func, scope)
         if qualified is None or self.project is None:
             return None
-        found = self.project.resolve(qualified)
+        found = self.project.resolve(qualified, starter=across == "starter")
         if found is None or found.summary is None:
             return None
         summary = found.summary
@@ -191,27 +197,22 @@ class Knowledge:
                 continue
             if not isinstance(call.func, (cst.Name, cst.Attribute)):
                 continue
-            if self._imported(call.func, scope) and not isinstance(
-                index.parents.get(call), (cst.Assign, cst.AnnAssign)
-            ):
-                continue  # across modules, only ``span = helper(...)`` is looked up
-            callee = self.callee(call, scope)
+            callee = self.callee(call, scope, across=self.reach(call))
             if callee is not None and callee.returns_span is not None:
                 found[id(scope.node)] = scope
         return list(found.values())
 
-    def _imported(self, func: cst.BaseExpression, scope: Scope) -> bool:
-        root = func
-        while isinstance(root, cst.Attribute):
-            root = root.value
-        if not isinstance(root, cst.Name):
-            return False
-        return any(b.kind is BindingKind.IMPORT for b in self.ctx.index.lookup(root.value, scope))
+    def reach(self, call: cst.Call, passes_span: bool = False) -> str:
+        """How far to look for ``call``'s function (see ``callee``)."""
+        if passes_span:
+            return "any"
+        parent = self.ctx.index.parents.get(call)
+        return "starter" if isinstance(parent, (cst.Assign, cst.AnnAssign)) else "none"
 
     def starts_span(self, call: cst.Call) -> bool:
         """``call`` is a helper returning a span it started."""
         scope = self.ctx.index.call_scopes.get(call) or self.ctx.index.scope_of(call)
-        callee = self.callee(call, scope)
+        callee = self.callee(call, scope, across=self.reach(call))
         return callee is not None and callee.returns_span is not None
 
     # --- spans by evidence --------------------------------------------------------
@@ -259,7 +260,7 @@ class Knowledge:
                 and (func.attr.value.startswith("set_") or func.attr.value == "end")
             ):
                 continue  # a span's own methods
-            callee = self.callee(inner, scope)
+            callee = self.callee(inner, scope, across="none")
             if callee is None or callee.may_raise:
                 return True
         return False

@@ -15,9 +15,10 @@ module-level functions.
   and at most once per run (per process): its summary is kept in memory, keyed by
   path, size and modification time, and is plain data (``ModuleSummary.to_json``)
   so that a results cache can store it.
-- A module with no sign of the tracing API (no lifecycle token, no ``Client``, no
-  ``.end(``, no ``span``) can still re-export a client or a helper: only its
-  imports are read (with ``ast``, cheaply); it defines nothing the linter needs.
+- A module with no sign of the tracing API (no lifecycle token, no ``MlflowClient``
+  or ``TraceClient``, no ``.end(``) can still re-export a client or a helper: only
+  its imports are read (with ``ast``, cheaply); it defines nothing else the linter
+  needs (a helper there that only reads a span stays unknown: a hand-over).
 - The command and the flake8 plugin both reach this module through the engine, so
   they resolve the same names and report the same findings.
 """
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
 
 ROOT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", ".git")
 #: A module holding none of these defines no client, starter or ending helper.
-_RELEVANT = (*facts.LIFECYCLE_TOKENS, "Client", ".end(", "span")
+_RELEVANT = (*facts.LIFECYCLE_TOKENS, facts.CLIENT_CLASS, "TraceClient", ".end(")
 #: Imports followed through re-exports before giving up.
 _MAX_HOPS = 8
 
@@ -120,6 +121,7 @@ def cache_key(path: Path, settings: Settings) -> tuple[str, int, int, tuple[obje
 
 def clear_cache() -> None:
     _MODULES.clear()
+    _SKETCHES.clear()
     project_root.cache_clear()
 
 
@@ -131,10 +133,14 @@ class ProjectIndex:
         self.settings = settings
         folder = checked.parent
         self.root = project_root(folder)
-        bases = [_top_package_parent(folder)]
+        top = _top_package_parent(folder)
+        #: The checked file's own top-level package (``app`` for ``app/jobs.py``).
+        self.package = folder.relative_to(top).parts[0] if folder != top else None
+        bases = [top]
         if self.root is not None:
             bases += [self.root, self.root / "src"]
         self.bases = [b for i, b in enumerate(bases) if b not in bases[:i] and b.is_dir()]
+        self._top = top
 
     # --- files -----------------------------------------------------------------------
 
@@ -162,9 +168,11 @@ class ProjectIndex:
                 return None
         else:
             rest = qualified.split(".")
-            if rest[0] == facts.AUTOLOG_ROOT and not self._is_own_project("mlflow"):
-                return None  # MLflow itself: facts, not the project
-            bases = self.bases
+            # Beside the file's own package, only top-level modules of the project: an
+            # installed library next to the package (site-packages) is not the project.
+            bases = [b for b in self.bases if b != self._top or rest[0] == self.package]
+            if self.root is not None and self._top == self.root:
+                bases = self.bases
         lowest = 0 if qualified.startswith(".") else 1  # ``from . import x``: the package
         for base in bases:
             for cut in range(len(rest), lowest - 1, -1):
@@ -173,12 +181,18 @@ class ProjectIndex:
                     return found, rest[cut:]
         return None
 
-    def _is_own_project(self, top: str) -> bool:
-        return any((b / top).is_dir() for b in self.bases)
-
     # --- names -------------------------------------------------------------------------
 
-    def resolve(self, qualified: str, from_file: Path | None = None, hops: int = 0) -> Resolved | None:
+    def resolve(
+        self,
+        qualified: str,
+        from_file: Path | None = None,
+        hops: int = 0,
+        *,
+        starter: bool = False,
+    ) -> Resolved | None:
+        """What ``qualified`` names in the project. ``starter=True``: only a function that
+        may return a span it starts is of interest (a cheap look first, with ``ast``)."""
         if hops > _MAX_HOPS:
             return None
         split = self._split(qualified, from_file or self.checked)
@@ -190,6 +204,15 @@ class ProjectIndex:
             return Resolved("module", where)
         if len(attrs) != 1:
             return None  # a class attribute or a submodule's name: not followed
+        if starter:
+            sketch = _sketch(path)
+            if sketch is None:
+                return None
+            imported = sketch.imports.get(attrs[0])
+            if imported is not None:
+                return self.resolve(imported, path, hops + 1, starter=True)
+            if attrs[0] not in sketch.starters:
+                return None
         summary = self.module(path)
         if summary is None:
             return None
@@ -199,7 +222,7 @@ class ProjectIndex:
         if name in summary.functions:
             return Resolved("function", where, summary.functions[name])
         if name in summary.imports:
-            return self.resolve(summary.imports[name], path, hops + 1)
+            return self.resolve(summary.imports[name], path, hops + 1, starter=starter)
         return None
 
     def _shown(self, path: Path) -> str:
@@ -251,11 +274,84 @@ class ProjectIndex:
         return ctx.knowledge.module_summary()
 
 
+@dataclass(frozen=True)
+class _Sketch:
+    """A module read cheaply (``ast``): its imports, and its functions that call a start
+    method and return something (the only ones that can be wrapper starters)."""
+
+    imports: dict[str, str]
+    starters: frozenset[str]
+
+
+_SKETCHES: dict[tuple[str, int, int], _Sketch | None] = {}
+_START_NAMES = frozenset(
+    {facts.START_SPAN, facts.START_TRACE, facts.START_SPAN_NO_CONTEXT.rsplit(".", 1)[1]}
+)
+
+
+def _sketch(path: Path) -> _Sketch | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    if key in _SKETCHES:
+        return _SKETCHES[key]
+    from lifecycle_lint.engine import decode_source
+
+    sketch: _Sketch | None = None
+    try:
+        text = decode_source(path.read_bytes())
+        tree = ast.parse(text)
+    except (OSError, UnicodeDecodeError, SyntaxError, LookupError, ValueError, RecursionError):
+        tree = None
+    if tree is not None:
+        starters = set()
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef) and _may_return_a_start(node):
+                starters.add(node.name)
+        sketch = _Sketch(_imports_of(tree), frozenset(starters))
+    _SKETCHES[key] = sketch
+    return sketch
+
+
+def _is_start_call(node: ast.AST | None) -> bool:
+    if not isinstance(node, ast.Call):
+        return False
+    func = node.func
+    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+    return name in _START_NAMES
+
+
+def _may_return_a_start(function: ast.FunctionDef) -> bool:
+    """A ``return`` of a start call, or of a name bound to one (a cheap over-approximation
+    of the summary's wrapper starter)."""
+    started = {
+        target.id
+        for node in ast.walk(function)
+        if isinstance(node, ast.Assign) and _is_start_call(node.value)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
+    return any(
+        isinstance(node, ast.Return)
+        and (
+            _is_start_call(node.value)
+            or (isinstance(node.value, ast.Name) and node.value.id in started)
+        )
+        for node in ast.walk(function)
+    )
+
+
 def _imports_only(path: Path, text: str) -> ModuleSummary | None:
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError):
         return None
+    return ModuleSummary(str(path), imports=_imports_of(tree))
+
+
+def _imports_of(tree: ast.Module) -> dict[str, str]:
     imports: dict[str, str] = {}
     for node in tree.body:
         if isinstance(node, ast.ImportFrom):
@@ -269,7 +365,7 @@ def _imports_only(path: Path, text: str) -> ModuleSummary | None:
             for alias in node.names:
                 if alias.asname:
                     imports[alias.asname] = alias.name
-    return ModuleSummary(str(path), imports=imports)
+    return imports
 
 
 _INDEXES: dict[tuple[str, tuple[object, ...]], ProjectIndex] = {}

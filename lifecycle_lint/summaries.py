@@ -453,7 +453,10 @@ class Summaries:
         exact = _decorators_are(node, _TRANSPARENT)
         effects: dict[str, str] = {}
         if exact:
+            used = _span_like_uses(node)
             for param in (*params, *kwonly):
+                if param not in used:
+                    continue  # nothing says it is a span: unknown (a hand-over) for callers
                 effect = self.effect(node, param)
                 if effect is not None:
                     effects[param] = effect.value
@@ -496,3 +499,17 @@ def _kept_elsewhere(node: cst.FunctionDef, name: str) -> bool:
         if isinstance(value, cst.Name) and value.value == name:
             return True
     return False
+
+
+_SPAN_ATTRIBUTES = frozenset({"end", "span_id", "trace_id", "request_id", "parent_id"})
+
+
+def _span_like_uses(node: cst.FunctionDef) -> set[str]:
+    """Names whose span attributes or methods are used in the function's own body."""
+    names: set[str] = set()
+    for inner in own_nodes(node):
+        if isinstance(inner, cst.Attribute) and isinstance(inner.value, cst.Name):
+            attr = inner.attr.value
+            if attr in _SPAN_ATTRIBUTES or attr.startswith("set_"):
+                names.add(inner.value.value)
+    return names
