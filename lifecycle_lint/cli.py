@@ -120,6 +120,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="worker processes (default: the CPU count; 1 checks in this process)",
     )
     parser.add_argument("--explain", metavar="CODE", help="print a rule's documentation")
+    parser.add_argument(
+        "--show-settings",
+        action="store_true",
+        help="print the effective settings of each given file and where each comes from",
+    )
     parser.add_argument("--version", action="version", version=f"lifecycle-lint {__version__}")
     return parser
 
@@ -251,6 +256,19 @@ def _options_factory(
     return options_for
 
 
+def _show_settings(
+    paths: Sequence[str], config_for: Callable[[Path], Config], overrides: Overrides
+) -> int:
+    from lifecycle_lint.show_settings import describe
+
+    for name in paths:
+        path = Path(name)
+        if not path.exists():
+            raise MissingPathError(name)
+        sys.stdout.write(describe(path, config_for(path), overrides))
+    return EXIT_CLEAN
+
+
 def _write(text: str, output_file: str | None) -> None:
     if output_file:
         Path(output_file).write_text(text, encoding="utf-8")
@@ -280,6 +298,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             config_for: Callable[[Path], Config] = lambda _path: explicit  # noqa: E731
         else:
             config_for = find_config
+        if args.show_settings:
+            return _show_settings(args.paths, config_for, overrides)
         files = discover(args.paths, excluded=lambda p: config_for(p).is_excluded(p))
         options_for = _options_factory(config_for, overrides)
         mode = "diff" if args.diff else "fix" if args.fix else "check"

@@ -51,11 +51,18 @@ class Inferred:
 
 def major_of(specifier: SpecifierSet) -> int:
     """2 when the specifier excludes every MLflow 3 and admits an MLflow 2; else 3."""
+    probes = {major: list(versions) for major, versions in _PROBES.items()}
+    for spec in specifier:  # the versions it names: an exact pin admits only itself
+        try:
+            named = Version(spec.version.removesuffix(".*"))
+        except ValueError:
+            continue
+        probes.setdefault(named.major, []).append(named)
     admits = {
-        major: any(specifier.contains(v, prereleases=True) for v in probes)
-        for major, probes in _PROBES.items()
+        major: any(specifier.contains(v, prereleases=True) for v in versions)
+        for major, versions in probes.items()
     }
-    return 2 if admits[2] and not admits[3] else 3
+    return 2 if admits.get(2) and not any(v for m, v in admits.items() if m >= 3) else 3
 
 
 def _load_toml(path: Path) -> dict[str, Any] | None:

@@ -213,6 +213,9 @@ def test_every_documented_key_is_accepted(tmp_path) -> None:
         "extend-exclude": '["gen"]',
         "mlflow-version": "3",
         "lifo": "true",
+        "client-factories": '["vendor.make_client", "vendor.*.client_for"]',
+        "span-starters": '["vendor.tracing.begin"]',
+        "span-enders": '["vendor.tracing.finish_*"]',
     }
     assert set(values) == set(KNOWN_KEYS)
     body = "".join(f"{k} = {v}\n" for k, v in values.items())
