@@ -739,7 +739,7 @@ class ScopeAnalysis:
             self._note_fluent(node, state)
         # Another module's function is looked up only when it may matter here: a span
         # or its ID is passed to it, or what it returns is kept (``span = helper()``).
-        passes = any(self.referenced(arg.value, state) for arg in node.args)
+        passes = any(self.span_of(arg.value, state) is not None for arg in node.args)
         knowledge = self.ctx.knowledge
         callee = knowledge.callee(node, self.scope, across=knowledge.reach(node, passes))
         if callee is not None:

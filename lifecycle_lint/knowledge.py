@@ -84,7 +84,7 @@ class Knowledge:
             qualified = index.qualify(func, scope)
             if settings.client_factories and _matches(settings.client_factories, qualified):
                 return f"`{qualified}` is declared in `client-factories`"
-            callee = self.callee(expr, scope)
+            callee = self.callee(expr, scope, across="client")
             if callee is not None and callee.returns_client:
                 return f"`{self.ctx.short_source(func)}(...)` returns a client{callee.where}"
             return None
@@ -137,7 +137,7 @@ class Knowledge:
     def _resolve(self, qualified: str | None):  # type: ignore[no-untyped-def]
         if qualified is None or self.project is None:
             return None
-        return self.project.resolve(qualified)
+        return self.project.resolve(qualified, want="client")
 
     # --- callees ------------------------------------------------------------------
 
@@ -145,8 +145,9 @@ class Knowledge:
         """The function ``call`` runs, when this run can see it (or it is declared).
 
         ``across``: how far to look into other modules of the project. ``"any"``: fully
-        (a span or its ID is passed to it); ``"starter"``: only if it may return a span it
-        starts (``span = helper()``: a cheap look first); ``"none"``: this module only.
+        (a span is passed to it); ``"starter"``: only if it may return a span it starts
+        (``span = helper()``), ``"client"``: only if it may return a client (cheap looks
+        first); ``"none"``: this module only.
         """
         key = (call, across)
         if key in self._callees:
@@ -173,7 +174,7 @@ class Knowledge:
         qualified = self.ctx.index.qualify(func, scope)
         if qualified is None or self.project is None:
             return None
-        found = self.project.resolve(qualified, starter=across == "starter")
+        found = self.project.resolve(qualified, want=across)
         if found is None or found.summary is None:
             return None
         summary = found.summary

@@ -189,10 +189,11 @@ class ProjectIndex:
         from_file: Path | None = None,
         hops: int = 0,
         *,
-        starter: bool = False,
+        want: str = "any",
     ) -> Resolved | None:
-        """What ``qualified`` names in the project. ``starter=True``: only a function that
-        may return a span it starts is of interest (a cheap look first, with ``ast``)."""
+        """What ``qualified`` names in the project. ``want``: ``"starter"`` (only a function
+        that may return a span it starts is of interest) or ``"client"`` (only a client or
+        a factory) look cheaply first (text, ``ast``); ``"any"`` reads the module."""
         if hops > _MAX_HOPS:
             return None
         split = self._split(qualified, from_file or self.checked)
@@ -204,14 +205,16 @@ class ProjectIndex:
             return Resolved("module", where)
         if len(attrs) != 1:
             return None  # a class attribute or a submodule's name: not followed
-        if starter:
+        if want != "any":
             sketch = _sketch(path)
             if sketch is None:
                 return None
             imported = sketch.imports.get(attrs[0])
             if imported is not None:
-                return self.resolve(imported, path, hops + 1, starter=True)
-            if attrs[0] not in sketch.starters:
+                return self.resolve(imported, path, hops + 1, want=want)
+            if want == "starter" and attrs[0] not in sketch.starters:
+                return None
+            if want == "client" and not sketch.mentions_client:
                 return None
         summary = self.module(path)
         if summary is None:
@@ -222,7 +225,7 @@ class ProjectIndex:
         if name in summary.functions:
             return Resolved("function", where, summary.functions[name])
         if name in summary.imports:
-            return self.resolve(summary.imports[name], path, hops + 1, starter=starter)
+            return self.resolve(summary.imports[name], path, hops + 1, want=want)
         return None
 
     def _shown(self, path: Path) -> str:
@@ -261,6 +264,8 @@ class ProjectIndex:
         except (OSError, UnicodeDecodeError, SyntaxError, LookupError):
             return None
         if not any(token in text for token in _RELEVANT):
+            if path.name != "__init__.py":
+                return ModuleSummary(str(path))  # defines nothing of interest, re-exports aside
             return _imports_only(path, text)
         import libcst as cst
 
@@ -281,9 +286,11 @@ class _Sketch:
 
     imports: dict[str, str]
     starters: frozenset[str]
+    mentions_client: bool = False
 
 
 _SKETCHES: dict[tuple[str, int, int], _Sketch | None] = {}
+_CLIENT_NAMES = (facts.CLIENT_CLASS, "TraceClient")
 _START_NAMES = frozenset(
     {facts.START_SPAN, facts.START_TRACE, facts.START_SPAN_NO_CONTEXT.rsplit(".", 1)[1]}
 )
@@ -300,9 +307,14 @@ def _sketch(path: Path) -> _Sketch | None:
     from lifecycle_lint.engine import decode_source
 
     sketch: _Sketch | None = None
+    tree: ast.Module | None = None
     try:
-        text = decode_source(path.read_bytes())
-        tree = ast.parse(text)
+        data = path.read_bytes()
+        # Without a start call a module can only pass a starter on: a package's
+        # ``__init__.py`` re-exporting it. Other modules are not parsed at all.
+        client = any(n.encode() in data for n in _CLIENT_NAMES)
+        if path.name == "__init__.py" or any(n.encode() in data for n in _START_NAMES):
+            tree = ast.parse(decode_source(data))
     except (OSError, UnicodeDecodeError, SyntaxError, LookupError, ValueError, RecursionError):
         tree = None
     if tree is not None:
@@ -310,7 +322,11 @@ def _sketch(path: Path) -> _Sketch | None:
         for node in tree.body:
             if isinstance(node, ast.FunctionDef) and _may_return_a_start(node):
                 starters.add(node.name)
-        sketch = _Sketch(_imports_of(tree), frozenset(starters))
+        sketch = _Sketch(_imports_of(tree), frozenset(starters), client)
+    elif client:
+        sketch = _Sketch({}, frozenset(), True)
+    else:
+        sketch = _Sketch({}, frozenset())
     _SKETCHES[key] = sketch
     return sketch
 

@@ -388,7 +388,7 @@ class Summaries:
             if lifecycle.kind in (CallKind.START_SPAN, CallKind.START_NO_CONTEXT):
                 return "span"
             return None
-        callee = self.ctx.knowledge.callee(call, scope)
+        callee = self.ctx.knowledge.callee(call, scope, across="starter")
         return callee.returns_span if callee is not None else None
 
     # --- may raise ------------------------------------------------------------------
