@@ -150,7 +150,8 @@ class Evidence:
                     and value.value.value == expr.value
                     and index.lookup(expr.value, call.scope) is bindings
                 ):
-                    return f"its `.span_id` is passed as `{param}` on line {self.ctx.line_of(call.node)}"
+                    line = self.ctx.line_of(call.node)
+                    return f"its `.span_id` is passed as `{param}` on line {line}"
         return None
 
 

@@ -762,9 +762,7 @@ class ScopeAnalysis:
             out.raises.add(state.with_witness(node))
         return state
 
-    def summarised_call(
-        self, node: cst.Call, callee: Callee, state: State, out: Outcome
-    ) -> State:
+    def summarised_call(self, node: cst.Call, callee: Callee, state: State, out: Outcome) -> State:
         """A call the linter can see into: its summary says what it does with the spans
         it is given, whether it starts one for the caller, and whether it may raise."""
         for arg, param in callee.bind(node):

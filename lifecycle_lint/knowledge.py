@@ -109,9 +109,7 @@ class Knowledge:
                 method = self.summaries.method(info.node, expr.attr.value)
                 if (
                     method is not None
-                    and any(
-                        _decorator(d) in _PROPERTIES for d in method.decorators
-                    )
+                    and any(_decorator(d) in _PROPERTIES for d in method.decorators)
                     and self.summaries.returns_client(method)
                 ):
                     return f"the property `{expr.attr.value}` returns a client"
@@ -338,4 +336,3 @@ def _declared(qualified: str | None, returns_span: str | None, effect: Effect | 
     return _Declared(
         qualified or "", params=(), summary=summary, where=" (declared in the configuration)"
     )
-

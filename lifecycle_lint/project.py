@@ -89,9 +89,7 @@ class ModuleSummary:
         return cls(
             path=data["path"],
             clients=tuple(data["clients"]),
-            functions={
-                name: FunctionSummary.from_json(f) for name, f in data["functions"].items()
-            },
+            functions={name: FunctionSummary.from_json(f) for name, f in data["functions"].items()},
             imports=dict(data["imports"]),
         )
 

@@ -43,8 +43,7 @@ PACKAGE = {
     "app/__init__.py": "",
     "app/clients.py": "from mlflow import MlflowClient\n\nclient = MlflowClient()\n",
     "app/helpers.py": (
-        "def finish(span):\n    span.end()\n\n\n"
-        "def peek(span):\n    span.set_attribute('k', 1)\n"
+        "def finish(span):\n    span.end()\n\n\ndef peek(span):\n    span.set_attribute('k', 1)\n"
     ),
     "app/a.py": (
         "from .clients import client\nfrom .helpers import finish, peek\n\n\n"

@@ -146,10 +146,13 @@ class DeprecatedRequestId(Rule):
     name = "deprecated-request-id"
     summary = "`request_id` used where MLflow 3 names it `trace_id`."
     what = """
-        Flags the `request_id=` keyword of a lifecycle call and `.request_id` read from a
-        known span, when the target MLflow is 3.x (the default; set
-        `--mlflow-version 2` for code that must run on MLflow 2). Reads of `request_id` from
-        other objects (`trace.info.request_id`, a serving context) are not flagged.
+        Flags the `request_id=` keyword of a lifecycle call (also as a key of a dict passed
+        with `**`) and `.request_id` read from a known span (started here, returned by
+        `mlflow.get_current_active_span()`, or a parameter whose `.span_id` is passed as an
+        ID), when the target MLflow is 3.x (the default, or inferred from the project's
+        pins; set `--mlflow-version 2` for code that must run on MLflow 2). Reads of
+        `request_id` from other objects (`trace.info.request_id`, a serving context) are
+        not flagged.
         """
     why = """
         MLflow 3 renamed `request_id` to `trace_id`. The old spelling still works but emits a
@@ -190,7 +193,8 @@ class DeprecatedRequestId(Rule):
             key = call.request_id_key
             if key is not None and id(key) not in seen_keys:
                 seen_keys.add(id(key))
-                renamed = cst.SimpleString(f"{key.prefix}{key.quote}{facts.TRACE_ID_PARAM}{key.quote}")
+                quote = f"{key.prefix}{key.quote}"
+                renamed = cst.SimpleString(f"{quote}{facts.TRACE_ID_PARAM}{key.quote}")
                 yield Report(
                     key,
                     f'`"request_id"` (passed with `**` to `{call.kind.value}`) is deprecated in '

@@ -176,8 +176,11 @@ class SpanNotEnded(Rule):
         loop...) and flags the start when some normal path neither ends the span (`end_span`
         with its `span_id`, or `span.end()`) nor hands it over (returns or yields it, stores it
         on an attribute, in a container or a global, lets a nested function capture it, or,
-        for a span this scope never ends itself, passes it or its IDs to another function;
-        a helper named for ending, such as `_end_span(span, error)`, takes it over always).
+        for a span this scope never ends itself, passes it or its IDs to a function that
+        cannot be resolved; a helper named for ending, such as `_end_span(span, error)`, takes
+        it over always). A function the linter can read is followed through its summary: one
+        that ends the span on every path ends it, one that only reads it (`tag(span)`) leaves
+        it to the caller, and a span returned by a helper that started it is the caller's.
         A span variable rebound while its span is open counts as not ended. A class that stores
         spans on `self` and never ends a span taken from that attribute is flagged too, and a
         method that takes a span out of `self` (`span = self._spans.pop(run_id)`) and ends it
