@@ -204,7 +204,7 @@ class Knowledge:
     def reach(self, call: cst.Call, passes_span: bool = False) -> str:
         """How far to look for ``call``'s function (see ``callee``)."""
         if passes_span:
-            return "any"
+            return "span-user"
         parent = self.ctx.index.parents.get(call)
         return "starter" if isinstance(parent, (cst.Assign, cst.AnnAssign)) else "none"
 

@@ -38,6 +38,8 @@ if TYPE_CHECKING:
     from lifecycle_lint.settings import Settings
     from lifecycle_lint.summaries import FunctionSummary
 
+#: Attributes and methods that show a name holds a span (``set_*`` methods too).
+SPAN_ATTRIBUTES = frozenset({"end", "span_id", "trace_id", "request_id", "parent_id"})
 ROOT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", ".git")
 #: A module holding none of these defines no client, starter or ending helper.
 _RELEVANT = (*facts.LIFECYCLE_TOKENS, facts.CLIENT_CLASS, "TraceClient", ".end(")
@@ -189,9 +191,10 @@ class ProjectIndex:
         *,
         want: str = "any",
     ) -> Resolved | None:
-        """What ``qualified`` names in the project. ``want``: ``"starter"`` (only a function
-        that may return a span it starts is of interest) or ``"client"`` (only a client or
-        a factory) look cheaply first (text, ``ast``); ``"any"`` reads the module."""
+        """What ``qualified`` names in the project. ``want``: ``"starter"`` (a function that
+        may return a span it starts), ``"client"`` (a client or a factory) and ``"span-user"``
+        (a function that uses a parameter as a span) look cheaply first (text, ``ast``) and
+        read the module only when the name may be one; ``"any"`` reads the module."""
         if hops > _MAX_HOPS:
             return None
         split = self._split(qualified, from_file or self.checked)
@@ -212,7 +215,9 @@ class ProjectIndex:
                 return self.resolve(imported, path, hops + 1, want=want)
             if want == "starter" and attrs[0] not in sketch.starters:
                 return None
-            if want == "client" and not sketch.mentions_client:
+            if want == "client" and attrs[0] not in sketch.clients:
+                return None
+            if want == "span-user" and attrs[0] not in sketch.span_users:
                 return None
         summary = self.module(path)
         if summary is None:
@@ -284,11 +289,15 @@ class _Sketch:
 
     imports: dict[str, str]
     starters: frozenset[str]
-    mentions_client: bool = False
+    #: Module-level names and functions that build a client (``MlflowClient(...)``).
+    clients: frozenset[str] = frozenset()
+    #: Functions that use a parameter as a span (``p.end()``, ``p.span_id``, ``p.set_*``).
+    span_users: frozenset[str] = frozenset()
 
 
 _SKETCHES: dict[tuple[str, int, int], _Sketch | None] = {}
 _CLIENT_NAMES = (facts.CLIENT_CLASS, "TraceClient")
+_SKETCH_TOKENS = (*_CLIENT_NAMES, *facts.LIFECYCLE_TOKENS, ".end(", ".set_", "span_id")
 _START_NAMES = frozenset(
     {facts.START_SPAN, facts.START_TRACE, facts.START_SPAN_NO_CONTEXT.rsplit(".", 1)[1]}
 )
@@ -310,8 +319,7 @@ def _sketch(path: Path) -> _Sketch | None:
         data = path.read_bytes()
         # Without a start call a module can only pass a starter on: a package's
         # ``__init__.py`` re-exporting it. Other modules are not parsed at all.
-        client = any(n.encode() in data for n in _CLIENT_NAMES)
-        if path.name == "__init__.py" or any(n.encode() in data for n in _START_NAMES):
+        if path.name == "__init__.py" or any(n.encode() in data for n in _SKETCH_TOKENS):
             tree = ast.parse(decode_source(data))
     except (OSError, UnicodeDecodeError, SyntaxError, LookupError, ValueError, RecursionError):
         tree = None
@@ -320,13 +328,49 @@ def _sketch(path: Path) -> _Sketch | None:
         for node in tree.body:
             if isinstance(node, ast.FunctionDef) and _may_return_a_start(node):
                 starters.add(node.name)
-        sketch = _Sketch(_imports_of(tree), frozenset(starters), client)
-    elif client:
-        sketch = _Sketch({}, frozenset(), True)
+        sketch = _Sketch(
+            _imports_of(tree), frozenset(starters), _client_names(tree), _span_users(tree)
+        )
     else:
         sketch = _Sketch({}, frozenset())
     _SKETCHES[key] = sketch
     return sketch
+
+
+def _builds_client(node: ast.AST) -> bool:
+    return any(
+        isinstance(n, ast.Call)
+        and (getattr(n.func, "attr", None) or getattr(n.func, "id", None)) in _CLIENT_NAMES
+        for n in ast.walk(node)
+    )
+
+
+def _client_names(tree: ast.Module) -> frozenset[str]:
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and _builds_client(node.value):
+            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+        elif isinstance(node, ast.FunctionDef) and _builds_client(node):
+            names.add(node.name)
+    return frozenset(names)
+
+
+def _span_users(tree: ast.Module) -> frozenset[str]:
+    names: set[str] = set()
+    for node in tree.body:
+        if not isinstance(node, ast.FunctionDef):
+            continue
+        params = {a.arg for a in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs)}
+        for inner in ast.walk(node):
+            if (
+                isinstance(inner, ast.Attribute)
+                and isinstance(inner.value, ast.Name)
+                and inner.value.id in params
+                and (inner.attr in SPAN_ATTRIBUTES or inner.attr.startswith("set_"))
+            ):
+                names.add(node.name)
+                break
+    return frozenset(names)
 
 
 def _is_start_call(node: ast.AST | None) -> bool:

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 import libcst as cst
 
 from lifecycle_lint.calls import CallKind
+from lifecycle_lint.project import SPAN_ATTRIBUTES
 from lifecycle_lint.scopes import BindingKind, Scope
 from lifecycle_lint.walk import SCOPE_NODES, children
 
@@ -501,15 +502,12 @@ def _kept_elsewhere(node: cst.FunctionDef, name: str) -> bool:
     return False
 
 
-_SPAN_ATTRIBUTES = frozenset({"end", "span_id", "trace_id", "request_id", "parent_id"})
-
-
 def _span_like_uses(node: cst.FunctionDef) -> set[str]:
     """Names whose span attributes or methods are used in the function's own body."""
     names: set[str] = set()
     for inner in own_nodes(node):
         if isinstance(inner, cst.Attribute) and isinstance(inner.value, cst.Name):
             attr = inner.attr.value
-            if attr in _SPAN_ATTRIBUTES or attr.startswith("set_"):
+            if attr in SPAN_ATTRIBUTES or attr.startswith("set_"):
                 names.add(inner.value.value)
     return names

@@ -181,7 +181,12 @@ class DeprecatedRequestId(Rule):
         seen_keys: set[int] = set()
         for call in ctx.lifecycle_calls:
             keyword_arg = call.request_id_keyword
-            if keyword_arg is not None and keyword_arg.keyword is not None:
+            if (
+                keyword_arg is not None
+                and keyword_arg.keyword is not None
+                and id(keyword_arg) not in seen_keys  # one `dict(request_id=...)`, many calls
+            ):
+                seen_keys.add(id(keyword_arg))
                 yield Report(
                     keyword_arg.keyword,
                     f"`request_id=` is deprecated in MLflow 3: use `trace_id=` in "
