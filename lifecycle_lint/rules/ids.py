@@ -187,10 +187,12 @@ class DeprecatedRequestId(Rule):
                 and id(keyword_arg) not in seen_keys  # one `dict(request_id=...)`, many calls
             ):
                 seen_keys.add(id(keyword_arg))
+                splatted = all(arg is not keyword_arg for arg in call.node.args)
+                where = f"`dict(...)` passed with `**` to `{call.kind.value}`"
                 yield Report(
                     keyword_arg.keyword,
                     f"`request_id=` is deprecated in MLflow 3: use `trace_id=` in "
-                    f"`{call.kind.value}`",
+                    f"{where if splatted else f'`{call.kind.value}`'}",
                     Replacement(
                         keyword_arg.keyword, new_name, "rename `request_id=` to `trace_id=`"
                     ),
