@@ -26,14 +26,22 @@ from lifecycle_lint.config import (
 from lifecycle_lint.discovery import MissingPathError, discover
 from lifecycle_lint.engine import LintOptions, has_lifecycle_token, lint_file
 from lifecycle_lint.findings import Finding
-from lifecycle_lint.reporting import FORMATS, format_statistics, render, use_color
+from lifecycle_lint.output import OutputError, check_output_file, write_report, write_stdout
+from lifecycle_lint.reporting import FORMATS, format_statistics, render, shown_path, use_color
 from lifecycle_lint.rules import RULES
 from lifecycle_lint.selection import SelectionError, validate_selectors
 from lifecycle_lint.settings import Settings
+from lifecycle_lint.sources import read_source_bytes
+from lifecycle_lint.stdin import StdinUsageError, check_stdin, read_stdin, stdin_requested
 
 EXIT_CLEAN = 0
 EXIT_FINDINGS = 1
 EXIT_ERROR = 2
+
+
+class UsageError(ValueError):
+    """Options that cannot be used together."""
+
 
 #: A worker process is worth starting only for this many files that need parsing.
 MIN_FILES_PER_WORKER = 8
@@ -58,7 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="lifecycle-lint",
         description="Check code that drives MLflow's low-level tracing client.",
     )
-    parser.add_argument("paths", nargs="*", default=["."], help="files and folders to check")
+    parser.add_argument(
+        "paths", nargs="*", default=["."], help="files and folders to check (`-`: standard input)"
+    )
     parser.add_argument(
         "--select",
         type=_codes,
@@ -105,6 +115,30 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--fix", action="store_true", help="apply safe fixes in place")
     parser.add_argument(
         "--diff", action="store_true", help="print the safe fixes as a diff, change nothing"
+    )
+    parser.add_argument(
+        "--add-noqa",
+        action="store_true",
+        help="add a `# noqa: CODE` comment for every finding (to adopt on existing code)",
+    )
+    parser.add_argument(
+        "--stdin-filename",
+        metavar="PATH",
+        help="read the source from standard input (the path `-`) and name it PATH: "
+        "for messages, the configuration and per-file ignores",
+    )
+    parser.add_argument(
+        "--exit-zero",
+        action="store_true",
+        help="exit 0 even when there are findings (errors still exit 2)",
+    )
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="print the findings only, no summary"
+    )
+    parser.add_argument(
+        "--show-files",
+        action="store_true",
+        help="print the files a run would check (after exclusions), then exit",
     )
     parser.add_argument(
         "--statistics", action="store_true", help="print the number of findings per code"
@@ -158,6 +192,11 @@ def run_task(task: Task) -> Outcome:
     if task.mode == "check":
         result = lint_file(task.path, task.options)
         return Outcome(result.path, result.findings, result.error, worker=os.getpid())
+    if task.mode == "add-noqa":
+        from lifecycle_lint.add_noqa import add_noqa_file
+
+        noqa = add_noqa_file(task.path, task.options)
+        return Outcome(noqa.path, noqa.findings, noqa.error, fixed=noqa.added, worker=os.getpid())
     from lifecycle_lint.fixer import fix_file
 
     done = fix_file(task.path, task.options, write=task.mode == "fix")
@@ -175,7 +214,7 @@ def run_task(task: Task) -> Outcome:
 def _needs_work(path: Path) -> bool:
     """Only files holding a lifecycle token (or unreadable ones) can have findings."""
     try:
-        data = path.read_bytes()
+        data = read_source_bytes(path)
     except OSError:
         return True
     return has_lifecycle_token(data)
@@ -237,7 +276,7 @@ def _explain(code: str) -> int:
             file=sys.stderr,
         )
         return EXIT_ERROR
-    sys.stdout.write(rule.doc_page())
+    write_stdout(rule.doc_page())
     return EXIT_CLEAN
 
 
@@ -269,12 +308,18 @@ def _show_settings(
     return EXIT_CLEAN
 
 
-def _write(text: str, output_file: str | None) -> None:
-    if output_file:
-        Path(output_file).write_text(text, encoding="utf-8")
-    else:
-        sys.stdout.write(text)
-        sys.stdout.flush()
+def _write(text: str, output_file: str | None, *, to_stderr: bool = False) -> bool:
+    """Whether the report was written (or its reader left); if not, says why."""
+    try:
+        if to_stderr and not output_file:
+            if sys.stderr is not None:
+                sys.stderr.write(text)
+        else:
+            write_report(text, output_file)
+    except OutputError as error:
+        print(f"lifecycle-lint: error: {error}", file=sys.stderr)
+        return False
+    return True
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -293,6 +338,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             mlflow_version=args.mlflow_version,
             lifo=args.lifo,
         )
+        if args.output_file:
+            check_output_file(args.output_file)
+        mode = _mode(args)
+        use_stdin = _stdin(args, mode)
         if args.config:
             explicit = load_config(args.config)
             config_for: Callable[[Path], Config] = lambda _path: explicit  # noqa: E731
@@ -300,18 +349,34 @@ def main(argv: Sequence[str] | None = None) -> int:
             config_for = find_config
         if args.show_settings:
             return _show_settings(args.paths, config_for, overrides)
-        files = discover(args.paths, excluded=lambda p: config_for(p).is_excluded(p))
+        files = (
+            []
+            if use_stdin
+            else discover(args.paths, excluded=lambda p: config_for(p).is_excluded(p))
+        )
+        if args.show_files:
+            shown = [args.stdin_filename or "-"] if use_stdin else [str(path) for path in files]
+            write_stdout("".join(shown_path(name) + "\n" for name in shown))
+            return EXIT_CLEAN
         options_for = _options_factory(config_for, overrides)
-        mode = "diff" if args.diff else "fix" if args.fix else "check"
         tasks = [Task(path, options_for(path), mode) for path in files]
-    except (SelectionError, ConfigError) as error:
+        stdin = read_stdin(args.stdin_filename) if use_stdin else None
+    except (SelectionError, ConfigError, OutputError, StdinUsageError, UsageError) as error:
         print(f"lifecycle-lint: error: {error}", file=sys.stderr)
         return EXIT_ERROR
     except MissingPathError as error:
         print(f"lifecycle-lint: error: no such file or folder: {error}", file=sys.stderr)
         return EXIT_ERROR
 
-    outcomes = run_tasks(tasks, args.jobs)
+    lines_of: Callable[[str], list[str]] | None = None
+    if stdin is not None:
+        stdin_outcome, source_out = check_stdin(stdin, options_for(stdin.path), mode)
+        outcomes = [stdin_outcome]
+        lines_of = _lines_of(source_out if mode == "fix" else stdin.data)
+        if mode == "fix":  # the source goes back to stdout, the report to stderr
+            write_stdout(source_out)
+    else:
+        outcomes = run_tasks(tasks, args.jobs)
     findings: list[Finding] = []
     internal_errors = 0
     for outcome in outcomes:
@@ -323,29 +388,41 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if mode == "diff":
         diffs = "".join(o.diff for o in outcomes)
-        _write(diffs, args.output_file)
+        if not _write(diffs, args.output_file):
+            return EXIT_ERROR
         count = sum(o.fixed for o in outcomes)
         files_changed = sum(1 for o in outcomes if o.diff)
-        if count:
+        if count and not args.quiet:
             print(
                 f"lifecycle-lint: {count} fix(es) available in {files_changed} file(s)",
                 file=sys.stderr,
             )
         if internal_errors:
             return EXIT_ERROR
-        return EXIT_FINDINGS if diffs else EXIT_CLEAN
+        return EXIT_FINDINGS if diffs and not args.exit_zero else EXIT_CLEAN
 
+    stdin_fix = stdin is not None and mode == "fix"
     color = (
         not args.output_file
+        and not stdin_fix
         and args.format in ("text", "full")
         and use_color(sys.stdout, args.no_color)
     )
     if args.statistics:
         report = format_statistics(findings, "json" if args.format == "json" else "text")
     else:
-        report = render(findings, args.format, color=color)
-    _write(report, args.output_file)
-    if mode == "fix":
+        report = render(findings, args.format, color=color, lines_of=lines_of)
+    if not _write(report, args.output_file, to_stderr=stdin_fix):
+        return EXIT_ERROR
+    if mode == "add-noqa" and not args.quiet:
+        count = sum(o.fixed for o in outcomes)
+        files_changed = sum(1 for o in outcomes if o.fixed)
+        print(
+            f"lifecycle-lint: noqa added for {count} finding(s) in {files_changed} file(s), "
+            f"{len(findings)} finding(s) left",
+            file=sys.stderr,
+        )
+    if mode == "fix" and not args.quiet:
         count = sum(o.fixed for o in outcomes)
         files_changed = sum(1 for o in outcomes if o.fixed)
         print(
@@ -355,4 +432,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     if internal_errors:
         return EXIT_ERROR
-    return EXIT_FINDINGS if findings else EXIT_CLEAN
+    return EXIT_FINDINGS if findings and not args.exit_zero else EXIT_CLEAN
+
+
+def _mode(args: argparse.Namespace) -> str:
+    """check, fix, diff (``--diff`` wins over ``--fix``: it changes nothing) or add-noqa."""
+    if args.add_noqa and (args.fix or args.diff):
+        other = "--diff" if args.diff else "--fix"
+        raise UsageError(f"--add-noqa and {other} cannot be used together")
+    return "diff" if args.diff else "fix" if args.fix else "add-noqa" if args.add_noqa else "check"
+
+
+def _stdin(args: argparse.Namespace, mode: str) -> bool:
+    if not stdin_requested(args.paths, args.stdin_filename):
+        return False
+    if mode == "add-noqa":
+        raise StdinUsageError("--add-noqa changes files: it cannot read standard input")
+    return True
+
+
+def _lines_of(source: bytes) -> Callable[[str], list[str]]:
+    """The ``full`` format's source lines for standard input: those checked."""
+    from lifecycle_lint.engine import decode_source
+    from lifecycle_lint.lines import python_lines
+
+    try:
+        text = decode_source(source)
+    except (UnicodeDecodeError, SyntaxError, LookupError):
+        text = source.decode("utf-8", errors="replace")
+    lines = python_lines(text)
+    return lambda _path: lines

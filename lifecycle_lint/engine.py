@@ -7,17 +7,16 @@ the fast path for the large majority of files in a real repository.
 from __future__ import annotations
 
 import ast
-import io
 import re
-import tokenize
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lifecycle_lint.findings import Finding
-from lifecycle_lint.noqa import suppressed
+from lifecycle_lint.noqa import NoqaMap
 from lifecycle_lint.rules import RULES, Replacement, Rule
 from lifecycle_lint.selection import RuleSelection
 from lifecycle_lint.settings import Settings
+from lifecycle_lint.sources import detect_encoding, read_source_bytes
 from lifecycle_runtime import mlflow_facts as facts
 
 _TOKENS_BYTES = tuple(t.encode() for t in facts.LIFECYCLE_TOKENS)
@@ -70,8 +69,7 @@ class FileResult:
 
 def decode_source(data: bytes) -> str:
     """Decode as Python does: BOM, PEP 263 coding line, else UTF-8."""
-    encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-    text = data.decode(encoding)
+    text = data.decode(detect_encoding(data))
     return text[1:] if text.startswith("\ufeff") else text
 
 
@@ -157,13 +155,15 @@ def rule_reports(
     return reports
 
 
-def filter_noqa(findings: list[Finding], lines: list[str]) -> list[Finding]:
-    """The findings not suppressed by a ``# noqa`` comment on their line."""
-    return [
-        f
-        for f in findings
-        if not (0 < f.line <= len(lines) and suppressed(lines[f.line - 1], f.code))
-    ]
+def filter_noqa(findings: list[Finding], text: str | list[str]) -> list[Finding]:
+    """The findings not suppressed by a ``# noqa`` comment on their line (as flake8 reads it).
+
+    ``text`` is the file's source (a list of its lines is accepted too).
+    """
+    if not findings:
+        return findings
+    noqa = NoqaMap(text if isinstance(text, str) else "\n".join(text))
+    return [f for f in findings if not noqa.suppresses(f.line, f.code)]
 
 
 def lint_bytes(path: str, data: bytes, options: LintOptions) -> FileResult:
@@ -183,7 +183,7 @@ def lint_bytes(path: str, data: bytes, options: LintOptions) -> FileResult:
 def lint_file(path: Path, options: LintOptions, *, apply_noqa: bool = True) -> FileResult:
     shown = str(path)
     try:
-        data = path.read_bytes()
+        data = read_source_bytes(path)
     except OSError as error:
         result = FileResult(shown)
         if "TLC002" in options.enabled:
@@ -191,8 +191,18 @@ def lint_file(path: Path, options: LintOptions, *, apply_noqa: bool = True) -> F
             message = f"cannot read the file, it is not checked: {reason}"
             result.findings.append(_file_finding(shown, "TLC002", 1, 1, message))
         return result
-    result = lint_bytes(shown, data, options)
+    return lint_data(shown, data, options, apply_noqa=apply_noqa)
+
+
+def lint_data(
+    path: str, data: bytes, options: LintOptions, *, apply_noqa: bool = True
+) -> FileResult:
+    """The findings of a file's bytes (read from disk or standard input)."""
+    result = lint_bytes(path, data, options)
     if apply_noqa and result.findings:
-        lines = data.decode("utf-8", errors="replace").splitlines()
-        result.findings = filter_noqa(result.findings, lines)
+        try:
+            text = decode_source(data)
+        except (UnicodeDecodeError, SyntaxError, LookupError):
+            text = data.decode("utf-8", errors="replace")
+        result.findings = filter_noqa(result.findings, text)
     return result

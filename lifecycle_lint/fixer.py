@@ -8,8 +8,6 @@ never creates a finding. Fixes that fail together are tried one at a time.
 from __future__ import annotations
 
 import difflib
-import io
-import tokenize
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +22,9 @@ from lifecycle_lint.engine import (
     rule_reports,
 )
 from lifecycle_lint.findings import Finding
+from lifecycle_lint.lines import python_lines
+from lifecycle_lint.reporting import shown_path
+from lifecycle_lint.sources import encode_like, read_source_bytes
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -51,10 +52,10 @@ class FixResult:
     def diff(self) -> str:
         return "".join(
             difflib.unified_diff(
-                self.source.splitlines(keepends=True),
-                self.fixed.splitlines(keepends=True),
-                fromfile=f"a/{self.path}",
-                tofile=f"b/{self.path}",
+                python_lines(self.source, keepends=True),
+                python_lines(self.fixed, keepends=True),
+                fromfile=f"a/{shown_path(self.path)}",
+                tofile=f"b/{shown_path(self.path)}",
             )
         )
 
@@ -91,14 +92,16 @@ def _key(finding: Finding) -> tuple[str, int, str]:
 class _Checker:
     """Lints candidate texts and says whether a fix is acceptable."""
 
-    def __init__(self, path: str, options: LintOptions, original: str) -> None:
+    def __init__(self, path: str, options: LintOptions, original: str, tail: str) -> None:
         self.path = path
         self.options = options
         self.must_compile = _compiles(original, path)
+        #: What libcst's code generation drops at the end of the file (a last ``\r``).
+        self.tail = tail
 
     def findings(self, module: cst.Module, text: str) -> list[Finding]:
         found = [f for f, _ in rule_reports(self.path, module, self.options)]
-        return filter_noqa(found, text.splitlines())
+        return filter_noqa(found, text)
 
     def accept(self, text: str, before: list[Finding]) -> cst.Module | None:
         import libcst as cst
@@ -117,8 +120,18 @@ class _Checker:
         return None if new else module
 
 
+_Fixes = list[tuple[Finding, "Replacement"]]
+
+
 def fix_source(path: str, text: str, options: LintOptions) -> FixResult:
-    """Apply every safe fix of the enabled rules to ``text``."""
+    """Apply every safe fix of the enabled rules to ``text``.
+
+    Each round applies together as many of the pending fixes as re-lint clean
+    (found by halving the set when they fail together, so one refused fix costs
+    a few extra lints, not a round per fix); a fix that fails on its own is
+    refused and never tried again. A new round only looks for fixes that the
+    previous round revealed or that clashed with another one.
+    """
     result = FixResult(path, text, text)
     if not has_lifecycle_token(text):
         return result
@@ -128,49 +141,74 @@ def fix_source(path: str, text: str, options: LintOptions) -> FixResult:
         module = cst.parse_module(text)
     except (cst.ParserSyntaxError, RecursionError):
         return result
-    checker = _Checker(path, options, text)
-    refused: set[tuple[str, int, int, str]] = set()
+    if not text.startswith(module.code):
+        return result  # libcst would not give the file back as it is: leave it alone
+    checker = _Checker(path, options, text, text[len(module.code) :])
+    refused: set[tuple[str, int, str]] = set()
     current = text
     for _ in range(MAX_ROUNDS):
         reports = rule_reports(path, module, options)
-        findings = filter_noqa([f for f, _ in reports], current.splitlines())
+        findings = filter_noqa([f for f, _ in reports], current)
         kept = set(map(id, findings))
-        fixable = [
+        fixable: _Fixes = [
             (f, fix)
             for f, fix in reports
-            if fix is not None and id(f) in kept and f.sort_key() not in refused
+            if fix is not None and id(f) in kept and _key(f) not in refused
         ]
         if not fixable:
             break
-        candidate = _apply(module, [fix for _, fix in fixable])
-        accepted = checker.accept(candidate, findings) if candidate != current else None
-        if accepted is not None:
-            result.applied += [f for f, _ in fixable]
-            module, current = accepted, candidate
-            continue
-        # Together they fail: keep the ones that pass alone, refuse the others.
-        progressed = False
-        for finding, fix in fixable:
-            candidate = _apply(module, [fix])
-            accepted = checker.accept(candidate, findings) if candidate != current else None
-            if accepted is None:
-                refused.add(finding.sort_key())
-                result.refused.append(finding)
-                continue
-            result.applied.append(finding)
-            module, current = accepted, candidate
-            progressed = True
-            break  # the other fixes' nodes belong to the old tree: start a new round
-        if not progressed:
+        trial = _Trial(checker, module, current, findings)
+        applied, done = trial.accepted(fixable)
+        for finding in trial.refused:
+            refused.add(_key(finding))
+            result.refused.append(finding)
+        if done is None:
             break
+        result.applied += [f for f, _ in applied]
+        module, current = done
     result.fixed = current
     return result
 
 
-def _encoding_of(data: bytes) -> tuple[str, bool]:
-    encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-    bom = data.startswith(b"\xef\xbb\xbf")
-    return ("utf-8" if encoding == "utf-8-sig" else encoding), bom
+class _Trial:
+    """One round: a largest set of fixes, applied to one tree, that re-lints clean."""
+
+    def __init__(
+        self, checker: _Checker, module: cst.Module, text: str, findings: list[Finding]
+    ) -> None:
+        self.checker = checker
+        self.original = module
+        self.original_text = text
+        self.findings = findings
+        #: Fixes that fail on their own: never tried again.
+        self.refused: list[Finding] = []
+
+    def _try(self, fixes: _Fixes) -> tuple[cst.Module, str] | None:
+        candidate = _apply(self.original, [fix for _, fix in fixes]) + self.checker.tail
+        if candidate == self.original_text:
+            return None
+        accepted = self.checker.accept(candidate, self.findings)
+        return None if accepted is None else (accepted, candidate)
+
+    def accepted(self, fixes: _Fixes) -> tuple[_Fixes, tuple[cst.Module, str] | None]:
+        """The fixes kept and the fixed tree and text (None when none is kept)."""
+        done = self._try(fixes)
+        if done is not None:
+            return fixes, done
+        if len(fixes) == 1:
+            self.refused.append(fixes[0][0])
+            return [], None
+        middle = len(fixes) // 2
+        left, left_done = self.accepted(fixes[:middle])
+        right, right_done = self.accepted(fixes[middle:])
+        if left and right:
+            both = self._try(left + right)
+            if both is not None:
+                return left + right, both
+            # They clash: keep the larger half, the other is tried again next round.
+        if len(left) >= len(right):
+            return left, left_done
+        return right, right_done
 
 
 @dataclass
@@ -188,7 +226,7 @@ def fix_file(path: Path, options: LintOptions, *, write: bool) -> FileFix:
     shown = str(path)
     fix: FixResult | None = None
     try:
-        data = path.read_bytes()
+        data = read_source_bytes(path)
     except OSError:
         data = None
     if data is not None and has_lifecycle_token(data):
@@ -203,8 +241,7 @@ def fix_file(path: Path, options: LintOptions, *, write: bool) -> FileFix:
                 result = lint_file(path, options)
                 return FileFix(shown, result.findings, f"internal error while fixing: {error}")
             if fix.changed and write:
-                encoding, bom = _encoding_of(data)
-                path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + fix.fixed.encode(encoding))
+                path.write_bytes(encode_like(fix.fixed, data))
     # With ``write`` the findings left after fixing, else those of the file as it is.
     result = lint_file(path, options)
     return FileFix(shown, result.findings, result.error, fix)

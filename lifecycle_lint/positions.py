@@ -16,6 +16,8 @@ import ast
 import libcst as cst
 from libcst.metadata import CodePosition, CodeRange, MetadataWrapper, PositionProvider
 
+from lifecycle_lint.lines import line_count
+
 
 def whole_module_positions(module: cst.Module) -> dict[cst.CSTNode, CodeRange]:
     """Positions of every node: one code generation pass with position tracking.
@@ -66,7 +68,7 @@ class Positions:
         if found is not None:
             return found
         if node is self.module:
-            lines = (self.text or self.module.code).count("\n")
+            lines = line_count(self.text or self.module.code)
             return CodeRange(CodePosition(1, 0), CodePosition(max(lines, 1), 0))
         statement = self._top_level_statement(node)
         if statement is not None and not self._whole and id(statement) not in self._done:

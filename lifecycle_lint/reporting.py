@@ -11,14 +11,16 @@ import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from urllib.parse import quote
 
 from lifecycle_lint import __version__
 from lifecycle_lint.findings import Finding
+from lifecycle_lint.lines import python_lines
 from lifecycle_lint.rules import RULES
+from lifecycle_lint.sources import read_source_bytes
 
 FORMATS = ("text", "full", "json", "sarif", "github")
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-INFORMATION_URI = "https://github.com/lifecycle-lint/lifecycle-lint"
 
 _RESET = "\033[0m"
 _BOLD = "\033[1m"
@@ -41,17 +43,35 @@ def use_color(stream: object, no_color: bool) -> bool:
         return False
 
 
+def shown_path(path: str) -> str:
+    """A path as valid text for any output.
+
+    A file name whose bytes do not decode in the file system's encoding holds lone
+    surrogates (``os.fsdecode``), which are not valid UTF-8: those bytes are
+    written as ``\\xNN`` escapes instead (``bad\\xff.py``).
+    """
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        try:
+            return os.fsencode(path).decode("utf-8", "backslashreplace")
+        except UnicodeError:
+            return path.encode("utf-8", "backslashreplace").decode("utf-8")
+    return path
+
+
 def _paint(text: str, *styles: str, color: bool) -> str:
     return f"{''.join(styles)}{text}{_RESET}" if color else text
 
 
 def text_line(finding: Finding, color: bool = False) -> str:
     """``path:line:col: CODE message``."""
+    path = shown_path(finding.path)
     if not color:
-        return f"{finding.path}:{finding.line}:{finding.column}: {finding.code} {finding.message}"
+        return f"{path}:{finding.line}:{finding.column}: {finding.code} {finding.message}"
     sep = _paint(":", _CYAN, color=True)
     return (
-        f"{_paint(finding.path, _BOLD, color=True)}{sep}{finding.line}{sep}{finding.column}{sep} "
+        f"{_paint(path, _BOLD, color=True)}{sep}{finding.line}{sep}{finding.column}{sep} "
         f"{_paint(finding.code, _BOLD, _RED, color=True)} {finding.message}"
     )
 
@@ -94,7 +114,8 @@ def format_full(
 
 
 def format_json(findings: Sequence[Finding]) -> str:
-    return json.dumps([f.as_dict() for f in findings], indent=2) + "\n"
+    rows = [{**f.as_dict(), "path": shown_path(f.path)} for f in findings]
+    return json.dumps(rows, indent=2) + "\n"
 
 
 def _escape_data(text: str) -> str:
@@ -110,7 +131,7 @@ def format_github(findings: Sequence[Finding]) -> str:
     out = []
     for f in findings:
         props = (
-            f"file={_escape_property(f.path)},line={f.line},col={f.column},"
+            f"file={_escape_property(shown_path(f.path))},line={f.line},col={f.column},"
             f"endLine={f.end_line},endColumn={f.end_column},"
             f"title={_escape_property(f'{f.code} {f.name}')}"
         )
@@ -134,7 +155,6 @@ def sarif_rules() -> list[dict[str, object]]:
                 "name": rule.name,
                 "shortDescription": {"text": rule.summary},
                 "fullDescription": {"text": _first_paragraph(what)},
-                "helpUri": rule.doc_url(),
                 "help": {"text": page, "markdown": page},
                 "defaultConfiguration": {
                     "level": "error",
@@ -151,8 +171,10 @@ def _artifact(path: str, base: Path) -> dict[str, str]:
     try:
         relative = absolute.relative_to(base)
     except ValueError:
-        return {"uri": absolute.as_uri()}
-    return {"uri": relative.as_posix(), "uriBaseId": "%SRCROOT%"}
+        return {"uri": absolute.as_uri()}  # percent-encodes the file system's bytes
+    # A URI reference: the file system's bytes, percent-encoded as ``as_uri`` does.
+    uri = quote(os.fsencode(relative.as_posix()), safe="/")
+    return {"uri": uri, "uriBaseId": "%SRCROOT%"}
 
 
 def sarif_log(findings: Sequence[Finding], base: Path | None = None) -> dict[str, object]:
@@ -190,7 +212,6 @@ def sarif_log(findings: Sequence[Finding], base: Path | None = None) -> dict[str
                         "name": "lifecycle-lint",
                         "version": __version__,
                         "semanticVersion": __version__,
-                        "informationUri": INFORMATION_URI,
                         "rules": rules,
                     }
                 },
@@ -245,12 +266,12 @@ def render(
 
 def read_lines(path: str) -> list[str]:
     try:
-        data = Path(path).read_bytes()
+        data = read_source_bytes(path)
     except OSError:
         return []
     try:
         from lifecycle_lint.engine import decode_source
 
-        return decode_source(data).splitlines()
+        return python_lines(decode_source(data))
     except (UnicodeDecodeError, SyntaxError, LookupError):
-        return data.decode("utf-8", errors="replace").splitlines()
+        return python_lines(data.decode("utf-8", errors="replace"))

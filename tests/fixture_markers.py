@@ -15,6 +15,8 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
+from lifecycle_lint.lines import python_lines
+
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
 _EXPECTED = re.compile(r"!(TLC\d{3})\b")
@@ -36,7 +38,7 @@ def read_fixture(path: Path) -> FixtureExpectation:
     options: list[str] = []
     expected: list[tuple[int, str]] = []
     misses: list[tuple[int, str]] = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(python_lines(text), start=1):
         if "#" not in line:
             continue
         comment = line[line.index("#") :]

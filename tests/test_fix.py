@@ -180,3 +180,74 @@ def test_good_fixes_are_kept_when_another_is_refused(monkeypatch) -> None:
     assert result.fixed == source.replace('"ok"', '"OK"')
     assert [f.code for f in result.applied] == ["TLC401"]
     assert [f.code for f in result.refused] == [_BadFix.code]
+
+
+def _many_fixes_and_one_refused(count: int) -> str:
+    """Issue 15 item 3: ``count`` safe TLC204 fixes and one that would not compile."""
+    body = "".join("    print(root.request_id)\n" for _ in range(count))
+    return (
+        "from mlflow import MlflowClient\n\nclient = MlflowClient()\n\n\n"
+        'def run() -> None:\n    root = client.start_trace("agent")\n'
+        + body
+        + '    client.end_trace(request_id=root.trace_id, status="ok", trace_id=root.trace_id)\n'
+    )
+
+
+@pytest.mark.parametrize("count", [10, 60])
+def test_a_refused_fix_does_not_hold_back_the_others(count: int) -> None:
+    source = _many_fixes_and_one_refused(count)
+    result = fix_source("x.py", source, LintOptions())
+    assert result.fixed == source.replace("root.request_id)", "root.trace_id)").replace(
+        '"ok"', '"OK"'
+    )
+    assert sorted(f.code for f in result.applied) == ["TLC204"] * count + ["TLC401"]
+    refused_line = 8 + count
+    assert [(f.code, f.line) for f in result.refused] == [("TLC204", refused_line)]
+
+
+def test_fix_command_fixes_them_all(tmp_path: Path, capsys) -> None:
+    target = tmp_path / "x.py"
+    target.write_text(_many_fixes_and_one_refused(10), encoding="utf-8")
+    status, out, err = run(capsys, "--fix", "--select", "TLC204,TLC401", str(target))
+    assert status == EXIT_FINDINGS
+    assert (
+        out == f"{target}:18:22: TLC204 `request_id=` is deprecated in MLflow 3: use "
+        "`trace_id=` in `end_trace`\n"
+    )
+    assert "fixed 11 finding(s) in 1 file(s), 1 remaining" in err
+
+
+class _ClashingFix(_BadFix):
+    """Fixes that pass one at a time but not together: both rename a keyword to ``x``."""
+
+    code = "TLC997"
+
+    def check(self, ctx):  # type: ignore[no-untyped-def]
+        import libcst as cst
+
+        for call in ctx.index.calls:
+            func = call.func
+            if isinstance(func, cst.Attribute) and func.attr.value == "end_trace":
+                for arg in call.args:
+                    if arg.keyword is not None and arg.keyword.value in ("a", "b"):
+                        yield Report(arg, "test", Replacement(arg.keyword, cst.Name("x"), "x"))
+
+
+def test_fixes_that_clash_are_applied_one_and_the_other_refused(monkeypatch) -> None:
+    monkeypatch.setitem(RULES, _ClashingFix.code, _ClashingFix)
+    source = SOURCE.replace("client.end_trace(root.trace_id)", "client.end_trace(a=1, b=2)")
+    result = fix_source("x.py", source, LintOptions(enabled=frozenset({_ClashingFix.code})))
+    assert result.fixed == source.replace("a=1", "x=1")
+    assert [f.column for f in result.applied] == [18]
+    assert [f.column for f in result.refused] == [23]
+
+
+@pytest.mark.parametrize("newline", ["\r", "\r\n", "\n"])
+def test_line_endings_are_kept_to_the_last_one(tmp_path: Path, capsys, newline: str) -> None:
+    """Issue 15 item 8: a file with ``\\r`` line endings only kept its last ``\\r``."""
+    source = (CASES / "tlc401_statuses.py").read_text(encoding="utf-8")
+    expected = (CASES / "tlc401_statuses.fixed").read_text(encoding="utf-8")
+    target = tmp_path / "cr.py"
+    target.write_bytes(source.replace("\n", newline).encode())
+    run(capsys, "--fix", str(target))
+    assert target.read_bytes() == expected.replace("\n", newline).encode()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -106,12 +107,13 @@ def test_sarif_of_the_fixtures_validates_against_the_schema(capsys) -> None:
     validate_sarif(log)
     (sarif_run,) = log["runs"]
     driver = sarif_run["tool"]["driver"]
+    assert "informationUri" not in driver
     assert [rule["id"] for rule in driver["rules"]] == list(RULES)
     for rule in driver["rules"]:
         cls = RULES[rule["id"]]
         assert rule["name"] == cls.name
         assert rule["shortDescription"]["text"] == cls.summary
-        assert rule["helpUri"] == cls.doc_url()
+        assert "helpUri" not in rule  # the project has no published home to point at
         assert rule["help"]["markdown"] == cls.doc_page()
     results = sarif_run["results"]
     assert results
@@ -236,3 +238,58 @@ def test_coloured_text_and_no_color_flag(bad) -> None:
 def test_unknown_format_is_a_usage_error(bad, capsys) -> None:
     status, _, _ = run(capsys, "--format", "xml", str(bad))
     assert status == EXIT_ERROR
+
+
+@pytest.fixture
+def undecodable_name(tmp_path: Path) -> Path:
+    """Issue 15 item 8: a file name whose bytes are not UTF-8."""
+    folder = tmp_path / "src"
+    folder.mkdir()
+    raw = os.path.join(os.fsencode(folder), b"bad\xff.py")
+    try:
+        with open(raw, "wb") as stream:
+            stream.write(SOURCE.encode())
+    except OSError:
+        pytest.skip("the file system refuses names that are not UTF-8")
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("fmt", "shown"),
+    [
+        ("text", "src/bad\\xff.py:5:18: TLC201 "),
+        ("full", "src/bad\\xff.py:5:18: TLC201 "),
+        ("github", "::error file=src/bad\\xff.py,line=5,"),
+        ("json", '"path": "src/bad\\\\xff.py"'),
+        ("sarif", '"uri": "src/bad%FF.py"'),
+    ],
+)
+def test_file_names_that_are_not_utf8_are_escaped(undecodable_name, fmt, shown) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "lifecycle_lint", "--no-color", "--format", fmt, "src"],
+        cwd=undecodable_name.parent,
+        capture_output=True,
+        env={**os.environ, "PYTHONIOENCODING": "utf-8"},  # strict, as most terminals are
+    )
+    assert done.returncode == EXIT_FINDINGS, done.stderr
+    out = done.stdout.decode("utf-8")  # valid UTF-8: no lone surrogate, no raw byte
+    assert shown in out
+    assert "\\udcff" not in out
+    if fmt == "full":
+        assert '5 | client.end_trace("tr-1", status="ok")' in out  # the source line is read
+    if fmt == "sarif":
+        validate_sarif(json.loads(out))
+
+
+def test_diff_of_a_file_name_that_is_not_utf8(undecodable_name) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "lifecycle_lint", "--diff", "src"],
+        cwd=undecodable_name.parent,
+        capture_output=True,
+        env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+    )
+    assert done.returncode == EXIT_FINDINGS, done.stderr
+    assert done.stdout.decode("utf-8").splitlines()[:2] == [
+        "--- a/src/bad\\xff.py",
+        "+++ b/src/bad\\xff.py",
+    ]

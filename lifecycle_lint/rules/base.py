@@ -12,8 +12,6 @@ if TYPE_CHECKING:
 
     from lifecycle_lint.context import FileContext
 
-DOCS_URL = "https://github.com/lifecycle-lint/lifecycle-lint/blob/main/docs/rules/{code}.md"
-
 
 @dataclass(frozen=True)
 class Replacement:
@@ -57,10 +55,6 @@ class Rule:
 
     def check(self, ctx: FileContext) -> Iterator[Report]:
         raise NotImplementedError
-
-    @classmethod
-    def doc_url(cls) -> str:
-        return DOCS_URL.format(code=cls.code)
 
     @classmethod
     def doc_page(cls) -> str:

@@ -1,0 +1,4 @@
+from mlflow import MlflowClient
+
+client = MlflowClient()
+client.end_trace("tr-1"
