@@ -223,6 +223,12 @@ def _is_static(node: cst.FunctionDef) -> bool:
     return any(_decorator_name(d) == "staticmethod" for d in node.decorators)
 
 
+#: Summaries computed inside the computation of other summaries (in any module), at most:
+#: a chain of helpers deeper than this is unknown to its callers (a conservative answer).
+MAX_NESTING = 12
+_NESTING = [0]
+
+
 class Summaries:
     """The summaries of one module's functions, computed on demand and kept."""
 
@@ -310,7 +316,10 @@ class Summaries:
         key = ("client", id(node))
         if key in self._busy or not _decorators_are(node, _RETURN_KEEPING | _TRANSPARENT):
             return False
+        if _NESTING[0] >= MAX_NESTING:
+            return False  # summaries nested too deep: unknown, not kept
         self._busy.add(key)
+        _NESTING[0] += 1
         try:
             result = False
             values = self._returns(node)
@@ -322,6 +331,7 @@ class Summaries:
                 )
         finally:
             self._busy.discard(key)
+            _NESTING[0] -= 1
         self._client[node] = result
         return result
 
@@ -329,13 +339,15 @@ class Summaries:
         if node in self._span:
             return self._span[node]
         key = ("span", id(node))
-        if key in self._busy:
+        if key in self._busy or _NESTING[0] >= MAX_NESTING:
             return None
         self._busy.add(key)
+        _NESTING[0] += 1
         try:
             result = self._compute_returns_span(node)
         finally:
             self._busy.discard(key)
+            _NESTING[0] -= 1
         self._span[node] = result
         return result
 
@@ -399,13 +411,15 @@ class Summaries:
         if cached is not None:
             return cached
         key = ("raise", id(node))
-        if key in self._busy:
+        if key in self._busy or _NESTING[0] >= MAX_NESTING:
             return True
         self._busy.add(key)
+        _NESTING[0] += 1
         try:
             result = self.ctx.knowledge.body_may_raise(node)
         finally:
             self._busy.discard(key)
+            _NESTING[0] -= 1
         self._raise[node] = result
         return result
 
@@ -416,13 +430,15 @@ class Summaries:
         if key in self._effects:
             return self._effects[key]
         busy = ("effect:" + param, id(node))
-        if busy in self._busy:
+        if busy in self._busy or _NESTING[0] >= MAX_NESTING:
             return None
         self._busy.add(busy)
+        _NESTING[0] += 1
         try:
             result = self._compute_effect(node, param)
         finally:
             self._busy.discard(busy)
+            _NESTING[0] -= 1
         self._effects[key] = result
         return result
 

@@ -171,3 +171,18 @@ def test_package_fixture_is_checked_as_a_folder(capsys) -> None:
     status, findings = run(capsys, str(FIXTURES / "project_index"))
     assert status == EXIT_FINDINGS
     assert {Path(f["path"]).name for f in findings} == {"jobs.py"}
+
+
+def test_a_very_long_chain_of_helpers_is_bounded_not_crashed(tmp_path, capsys) -> None:
+    lines = ["from mlflow import MlflowClient\n\nclient = MlflowClient()\n"]
+    for i in range(80):
+        body = f"f{i + 1}(span)" if i < 79 else "span.end()"
+        lines.append(f"\n\ndef f{i}(span):\n    {body}\n")
+    lines.append(
+        "\n\ndef top(root):\n    span = client.start_span('x', root.trace_id, root.span_id)\n"
+        "    f0(span)\n"
+    )
+    (tmp_path / "deep.py").write_text("".join(lines), encoding="utf-8")
+    status, findings = run(capsys, str(tmp_path / "deep.py"))
+    # Beyond the nesting bound the chain is unknown: a hand-over, no finding, no error.
+    assert (status, findings) == (EXIT_CLEAN, [])
