@@ -262,7 +262,7 @@ class Summaries:
             if info is None:
                 return None
             node = self.method(info.node, func.attr.value)
-            if node is None or not _decorators_are(node, _TRANSPARENT):
+            if node is None or not _decorators_are(node, _TRANSPARENT) or _is_hook(node):
                 return None
             params, kwonly = parameters(node, bound=not _is_static(node))
             name = self.ctx.short_source(func)
@@ -487,6 +487,35 @@ class Summaries:
             effects=effects,
             exact=exact,
         )
+
+
+def _is_hook(node: cst.FunctionDef) -> bool:
+    """A method with an empty body (``pass``, ``...``, a docstring, ``raise
+    NotImplementedError``): a hook that subclasses elsewhere override; unknown."""
+    body = node.body
+    statements = list(body.body) if isinstance(body, cst.IndentedBlock) else [body]
+    for statement in statements:
+        smalls = statement.body if isinstance(statement, cst.SimpleStatementLine) else None
+        if smalls is None:
+            return False
+        for small in smalls:
+            if isinstance(small, cst.Pass):
+                continue
+            if isinstance(small, cst.Expr) and isinstance(
+                small.value, (cst.Ellipsis, cst.SimpleString, cst.ConcatenatedString)
+            ):
+                continue
+            if isinstance(small, cst.Raise) and "NotImplementedError" in _raised_name(small):
+                continue
+            return False
+    return True
+
+
+def _raised_name(node: cst.Raise) -> str:
+    exc = node.exc
+    if isinstance(exc, cst.Call):
+        exc = exc.func
+    return exc.value if isinstance(exc, cst.Name) else ""
 
 
 def _is_none(expr: cst.BaseExpression) -> bool:
