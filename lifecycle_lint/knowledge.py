@@ -196,6 +196,8 @@ class Knowledge:
                 continue
             if not isinstance(call.func, (cst.Name, cst.Attribute)):
                 continue
+            if not isinstance(index.parents.get(call), (cst.Assign, cst.AnnAssign)):
+                continue  # only a kept result can be a span the caller must end
             callee = self.callee(call, scope, across=self.reach(call))
             if callee is not None and callee.returns_span is not None:
                 found[id(scope.node)] = scope

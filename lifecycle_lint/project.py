@@ -56,6 +56,19 @@ def project_root(folder: Path) -> Path | None:
     return None
 
 
+@functools.lru_cache(maxsize=8192)
+def _module_file(base: Path, parts: tuple[str, ...]) -> Path | None:
+    target = base.joinpath(*parts) if parts else base
+    if parts:
+        candidate = target.with_name(target.name + ".py")
+        if candidate.is_file():
+            return candidate
+    init = target / "__init__.py"
+    if init.is_file():
+        return init
+    return None
+
+
 def _top_package_parent(folder: Path) -> Path:
     """The folder above the outermost package holding ``folder``."""
     current = folder
@@ -122,6 +135,7 @@ def cache_key(path: Path, settings: Settings) -> tuple[str, int, int, tuple[obje
 def clear_cache() -> None:
     _MODULES.clear()
     _SKETCHES.clear()
+    _module_file.cache_clear()
     project_root.cache_clear()
 
 
@@ -145,15 +159,7 @@ class ProjectIndex:
     # --- files -----------------------------------------------------------------------
 
     def _module_file(self, base: Path, parts: list[str]) -> Path | None:
-        target = base.joinpath(*parts) if parts else base
-        if parts:
-            candidate = target.with_name(target.name + ".py")
-            if candidate.is_file():
-                return candidate
-        init = target / "__init__.py"
-        if init.is_file():
-            return init
-        return None
+        return _module_file(base, tuple(parts))
 
     def _split(self, qualified: str, from_file: Path) -> tuple[Path, list[str]] | None:
         """The module file a qualified name starts in, and the attribute names after it."""
@@ -210,14 +216,10 @@ class ProjectIndex:
             sketch = _sketch(path)
             if sketch is None:
                 return None
-            imported = sketch.imports.get(attrs[0])
+            imported = sketch.imported(attrs[0], want)
             if imported is not None:
                 return self.resolve(imported, path, hops + 1, want=want)
-            if want == "starter" and attrs[0] not in sketch.starters:
-                return None
-            if want == "client" and attrs[0] not in sketch.clients:
-                return None
-            if want == "span-user" and attrs[0] not in sketch.span_users:
+            if not sketch.may_be(attrs[0], want):
                 return None
         summary = self.module(path)
         if summary is None:
@@ -282,25 +284,82 @@ class ProjectIndex:
         return ctx.knowledge.module_summary()
 
 
-@dataclass(frozen=True)
 class _Sketch:
-    """A module read cheaply (``ast``): its imports, and its functions that call a start
-    method and return something (the only ones that can be wrapper starters)."""
+    """A module read cheaply: its text is searched for the tokens each question needs,
+    and only then parsed with ``ast`` (once): its imports (re-exports), its functions
+    that may return a span they start, build a client, or use a parameter as a span."""
 
-    imports: dict[str, str]
-    starters: frozenset[str]
-    #: Module-level names and functions that build a client (``MlflowClient(...)``).
-    clients: frozenset[str] = frozenset()
-    #: Functions that use a parameter as a span (``p.end()``, ``p.span_id``, ``p.set_*``).
-    span_users: frozenset[str] = frozenset()
+    def __init__(self, path: Path, data: bytes) -> None:
+        self.path = path
+        self.data = data
+        self._tree: ast.Module | None | bool = False
+
+    def _has(self, tokens: tuple[str, ...]) -> bool:
+        return any(token.encode() in self.data for token in tokens)
+
+    @property
+    def tree(self) -> ast.Module | None:
+        if self._tree is False:
+            from lifecycle_lint.engine import decode_source
+
+            try:
+                self._tree = ast.parse(decode_source(self.data))
+            except (UnicodeDecodeError, SyntaxError, LookupError, ValueError, RecursionError):
+                self._tree = None
+        return self._tree  # type: ignore[return-value]
+
+    @functools.cached_property
+    def imports(self) -> dict[str, str]:
+        """Names the module binds by import (its re-exports): only its import statements
+        are parsed, not the whole module."""
+        text = self.data.decode("utf-8", errors="replace")
+        kept: list[str] = []
+        open_paren = False
+        for line in text.splitlines():
+            stripped = line.strip()
+            if open_paren:
+                kept.append(stripped)
+                open_paren = ")" not in stripped
+            elif stripped.startswith(("from ", "import ")):
+                kept.append(stripped)
+                open_paren = "(" in stripped and ")" not in stripped
+        try:
+            return _imports_of(ast.parse("\n".join(kept)))
+        except (SyntaxError, ValueError, RecursionError):
+            return {}
+
+    def imported(self, name: str, want: str) -> str | None:
+        return self.imports.get(name)
+
+    def may_be(self, name: str, want: str) -> bool:
+        if not self._has(_WANT_TOKENS[want]):
+            return False
+        return name in self._names(want)
+
+    @functools.lru_cache(maxsize=3)  # noqa: B019 - one sketch per module, kept for the run
+    def _names(self, want: str) -> frozenset[str]:
+        tree = self.tree
+        if tree is None:
+            return frozenset()
+        if want == "starter":
+            lines = self.data.decode("utf-8", errors="replace").splitlines(keepends=True)
+            return _starters(tree, lines)
+        if want == "client":
+            return _client_names(tree)
+        return _span_users(tree)
 
 
 _SKETCHES: dict[tuple[str, int, int], _Sketch | None] = {}
 _CLIENT_NAMES = (facts.CLIENT_CLASS, "TraceClient")
-_SKETCH_TOKENS = (*_CLIENT_NAMES, *facts.LIFECYCLE_TOKENS, ".end(", ".set_", "span_id")
 _START_NAMES = frozenset(
     {facts.START_SPAN, facts.START_TRACE, facts.START_SPAN_NO_CONTEXT.rsplit(".", 1)[1]}
 )
+#: The text a module must hold to answer each question positively.
+_WANT_TOKENS = {
+    "starter": tuple(sorted(_START_NAMES)),
+    "client": _CLIENT_NAMES,
+    "span-user": (".end(", ".set_", ".span_id", ".trace_id", ".request_id", ".parent_id"),
+}
 
 
 def _sketch(path: Path) -> _Sketch | None:
@@ -309,32 +368,23 @@ def _sketch(path: Path) -> _Sketch | None:
     except OSError:
         return None
     key = (str(path), stat.st_size, stat.st_mtime_ns)
-    if key in _SKETCHES:
-        return _SKETCHES[key]
-    from lifecycle_lint.engine import decode_source
+    if key not in _SKETCHES:
+        try:
+            _SKETCHES[key] = _Sketch(path, path.read_bytes())
+        except OSError:
+            _SKETCHES[key] = None
+    return _SKETCHES[key]
 
-    sketch: _Sketch | None = None
-    tree: ast.Module | None = None
-    try:
-        data = path.read_bytes()
-        # Without a start call a module can only pass a starter on: a package's
-        # ``__init__.py`` re-exporting it. Other modules are not parsed at all.
-        if path.name == "__init__.py" or any(n.encode() in data for n in _SKETCH_TOKENS):
-            tree = ast.parse(decode_source(data))
-    except (OSError, UnicodeDecodeError, SyntaxError, LookupError, ValueError, RecursionError):
-        tree = None
-    if tree is not None:
-        starters = set()
-        for node in tree.body:
-            if isinstance(node, ast.FunctionDef) and _may_return_a_start(node):
-                starters.add(node.name)
-        sketch = _Sketch(
-            _imports_of(tree), frozenset(starters), _client_names(tree), _span_users(tree)
-        )
-    else:
-        sketch = _Sketch({}, frozenset())
-    _SKETCHES[key] = sketch
-    return sketch
+
+def _starters(tree: ast.Module, lines: list[str]) -> frozenset[str]:
+    found = set()
+    for node in tree.body:
+        if not isinstance(node, ast.FunctionDef) or node.end_lineno is None:
+            continue
+        source = "".join(lines[node.lineno - 1 : node.end_lineno])
+        if any(name in source for name in _START_NAMES) and _may_return_a_start(node):
+            found.add(node.name)
+    return frozenset(found)
 
 
 def _builds_client(node: ast.AST) -> bool:
