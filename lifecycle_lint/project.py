@@ -155,6 +155,9 @@ class ProjectIndex:
             bases += [self.root, self.root / "src"]
         self.bases = [b for i, b in enumerate(bases) if b not in bases[:i] and b.is_dir()]
         self._top = top
+        #: The project's modules this file's findings depend on (for a results cache:
+        #: with ``cache_key`` of each, it says when a stored result is stale).
+        self.dependencies: set[Path] = set()
 
     # --- files -----------------------------------------------------------------------
 
@@ -207,6 +210,7 @@ class ProjectIndex:
         if split is None:
             return None
         path, attrs = split
+        self.dependencies.add(path)
         where = self._shown(path)
         if not attrs:
             return Resolved("module", where)

@@ -103,6 +103,14 @@ def test_module_summaries_are_plain_data(tmp_path) -> None:
     assert key is not None and json.loads(json.dumps(key))[0].endswith("helpers.py")
 
 
+def test_a_file_lists_the_modules_its_findings_depend_on(tmp_path, capsys) -> None:
+    root = write(tmp_path, PACKAGE)
+    run(capsys, str(root / "app" / "b.py"))
+    index = project.index_for(str(root / "app" / "b.py"), Settings())
+    assert index is not None
+    assert {p.name for p in index.dependencies} == {"clients.py", "helpers.py"}
+
+
 DECLARED = {
     "pyproject.toml": (
         "[tool.lifecycle-lint]\n"
