@@ -28,6 +28,7 @@ from __future__ import annotations
 import ast
 import functools
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -120,6 +121,7 @@ class Resolved:
 
 #: Module summaries of this process: (path, size, mtime, settings key) -> summary.
 _MODULES: dict[tuple[str, int, int, tuple[object, ...]], ModuleSummary] = {}
+_RESOLVED: dict[tuple[object, ...], tuple[Resolved | None, tuple[Path, ...]]] = {}
 _BUSY: set[str] = set()
 
 
@@ -134,6 +136,7 @@ def cache_key(path: Path, settings: Settings) -> tuple[str, int, int, tuple[obje
 
 def clear_cache() -> None:
     _MODULES.clear()
+    _RESOLVED.clear()
     _SKETCHES.clear()
     _module_file.cache_clear()
     project_root.cache_clear()
@@ -158,6 +161,7 @@ class ProjectIndex:
         #: The project's modules this file's findings depend on (for a results cache:
         #: with ``cache_key`` of each, it says when a stored result is stale).
         self.dependencies: set[Path] = set()
+        self._trail: list[Path] = []
 
     # --- files -----------------------------------------------------------------------
 
@@ -206,11 +210,33 @@ class ProjectIndex:
         read the module only when the name may be one; ``"any"`` reads the module."""
         if hops > _MAX_HOPS:
             return None
-        split = self._split(qualified, from_file or self.checked)
+        origin = from_file or self.checked
+        # The same name means the same thing to every file of a package: asked once.
+        key = (
+            tuple(self.bases),
+            self.package,
+            str(origin.parent) if qualified.startswith(".") else "",
+            qualified,
+            want,
+            self.settings.knowledge_key(),
+        )
+        cached = _RESOLVED.get(key)
+        if cached is not None:
+            self.dependencies.update(cached[1])
+            return cached[0]
+        mark = len(self._trail)
+        result = self._resolve(qualified, origin, hops, want)
+        touched = tuple(self._trail[mark:])
+        _RESOLVED[key] = (result, touched)
+        self.dependencies.update(touched)
+        return result
+
+    def _resolve(self, qualified: str, origin: Path, hops: int, want: str) -> Resolved | None:
+        split = self._split(qualified, origin)
         if split is None:
             return None
         path, attrs = split
-        self.dependencies.add(path)
+        self._trail.append(path)
         where = self._shown(path)
         if not attrs:
             return Resolved("module", where)
@@ -333,12 +359,23 @@ class _Sketch:
             return {}
 
     def imported(self, name: str, want: str) -> str | None:
+        if re.search(rb"def\s+" + name.encode() + rb"\s*\(", self.data):
+            return None  # defined here (a re-export by the same name is not looked for)
         return self.imports.get(name)
 
     def may_be(self, name: str, want: str) -> bool:
         if not self._has(_WANT_TOKENS[want]):
             return False
+        if want == "starter" and not self._may_return_a_start:
+            return False  # no `return ...start_span(` nor `return x` after `x = ...start_span(`
         return name in self._names(want)
+
+    @functools.cached_property
+    def _may_return_a_start(self) -> bool:
+        if _RETURNS_A_START.search(self.data):
+            return True
+        names = {m.group(1) for m in _ASSIGNS_A_START.finditer(self.data)}
+        return any(re.search(rb"return\s+" + name + rb"\b", self.data) for name in names)
 
     @functools.lru_cache(maxsize=3)  # noqa: B019 - one sketch per module, kept for the run
     def _names(self, want: str) -> frozenset[str]:
@@ -358,6 +395,11 @@ _CLIENT_NAMES = (facts.CLIENT_CLASS, "TraceClient")
 _START_NAMES = frozenset(
     {facts.START_SPAN, facts.START_TRACE, facts.START_SPAN_NO_CONTEXT.rsplit(".", 1)[1]}
 )
+_STARTS = rb"(?:start_span|start_trace|start_span_no_context)\("
+#: ``return client.start_span(...)``, or ``span = client.start_span(...)`` and later
+#: ``return span``: the text a wrapper starter cannot lack.
+_RETURNS_A_START = re.compile(rb"return\s+[\w.]*" + _STARTS)
+_ASSIGNS_A_START = re.compile(rb"(\w+)\s*=\s*[\w.]*" + _STARTS)
 #: The text a module must hold to answer each question positively.
 _WANT_TOKENS = {
     "starter": tuple(sorted(_START_NAMES)),

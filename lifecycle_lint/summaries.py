@@ -26,6 +26,7 @@ means exactly what it means for a span started in a scope.
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -299,6 +300,36 @@ class Summaries:
 
     # --- returns ------------------------------------------------------------------
 
+    @functools.cached_property
+    def _may_start(self) -> set[cst.CSTNode]:
+        """Functions that may return a span they start: those holding a start call, or a
+        call of such a function by name, two levels deep. A cheap over-approximation that
+        spares reading every function's returns. (A local function that only returns what
+        another module's starter returns is not among them: a known limit.)"""
+        index = self.ctx.index
+        found = {
+            call.scope.node
+            for call in self.ctx.lifecycle_calls
+            if call.kind.is_start and isinstance(call.scope.node, cst.FunctionDef)
+        }
+        for _ in range(2):
+            names = {n.name.value for n in found if isinstance(n, cst.FunctionDef)}
+            grown = set(found)
+            for call in index.calls:
+                func = call.func
+                name = func.attr.value if isinstance(func, cst.Attribute) else None
+                if isinstance(func, cst.Name):
+                    name = func.value
+                if name is None or name not in names:
+                    continue
+                scope = index.call_scopes.get(call)
+                if scope is not None and isinstance(scope.node, cst.FunctionDef):
+                    grown.add(scope.node)
+            if grown == found:
+                break
+            found = grown
+        return found
+
     def _returns(self, node: cst.FunctionDef) -> list[cst.BaseExpression] | None:
         """The returned values (``None`` for a bare ``return``); None for a generator."""
         values: list[cst.BaseExpression] = []
@@ -338,6 +369,8 @@ class Summaries:
     def returns_span(self, node: cst.FunctionDef) -> str | None:
         if node in self._span:
             return self._span[node]
+        if node not in self._may_start:
+            return None  # starts nothing, calls nothing that does: no need to look
         key = ("span", id(node))
         if key in self._busy or _NESTING[0] >= MAX_NESTING:
             return None
