@@ -1487,17 +1487,13 @@ def analyse_scope(ctx: FileContext, scope: Scope) -> ScopeFacts:
 def analyse_parameter(ctx: FileContext, scope: Scope, param: str) -> list[str] | None:
     """For a summary: the status, at each normal exit of the function, of the span its
     parameter ``param`` holds on entry (None when the function is too complex)."""
-    shared = _names_shared_outside(ctx, scope)
-    first = ScopeAnalysis(ctx, scope, owned=None, shared_names=shared, param_span=param)
-    if first.run().skipped:
-        return None
-    second = ScopeAnalysis(
-        ctx, scope, owned=set(first.facts.ended_sites), shared_names=shared, param_span=param
-    )
-    if second.run().skipped:
+    # One pass, the parameter's span not owned: a call it is lent to takes it over. Owned or
+    # not changes only paths that do not end it, which count the same for the caller.
+    analysis = ScopeAnalysis(ctx, scope, owned=set(), param_span=param)
+    if analysis.run().skipped:
         return None
     statuses = []
-    for state in second.exit_states:
+    for state in analysis.exit_states:
         fact = state.span(0)
         statuses.append(fact.status if fact is not None else HANDED)
     return statuses

@@ -19,6 +19,7 @@ rest on it repeat.
 from __future__ import annotations
 
 import fnmatch
+import re
 from typing import TYPE_CHECKING
 
 import libcst as cst
@@ -38,6 +39,9 @@ if TYPE_CHECKING:
     from lifecycle_lint.project import ModuleSummary, ProjectIndex
 
 _PROPERTIES = frozenset({"property", "cached_property"})
+#: Words that make a kept call worth a look into another module for a wrapper starter.
+_SPAN_NAMES = re.compile(r"span|^sp$|^root|^child", re.I)  # span = t.begin(...)
+_STARTING_NAMES = re.compile(r"start|begin|span", re.I)  # x = tracing.start_step(...)
 
 
 def _matches(patterns: tuple[str, ...], qualified: str | None) -> bool:
@@ -188,6 +192,7 @@ class Knowledge:
         """Scopes that call a helper returning a span it started (the caller owns it)."""
         index = self.ctx.index
         found: dict[int, Scope] = {}
+        local_names = self.summaries.starter_names()
         for call in index.calls:
             if self.ctx.lifecycle_call(call) is not None:
                 continue
@@ -198,7 +203,10 @@ class Knowledge:
                 continue
             if not isinstance(index.parents.get(call), (cst.Assign, cst.AnnAssign)):
                 continue  # only a kept result can be a span the caller must end
-            callee = self.callee(call, scope, across=self.reach(call))
+            across = self.reach(call)
+            if across == "none" and _last_name(call.func) not in local_names:
+                continue  # no function of this module by that name may start a span
+            callee = self.callee(call, scope, across=across)
             if callee is not None and callee.returns_span is not None:
                 found[id(scope.node)] = scope
         return list(found.values())
@@ -208,7 +216,19 @@ class Knowledge:
         if passes_span:
             return "span-user"
         parent = self.ctx.index.parents.get(call)
-        return "starter" if isinstance(parent, (cst.Assign, cst.AnnAssign)) else "none"
+        if not isinstance(parent, (cst.Assign, cst.AnnAssign)):
+            return "none"
+        # Another module is asked whether a function starts spans only when the call or
+        # the name it is kept in says so (``span = t.begin(...)``, ``root = new_trace()``):
+        # reading a module for every ``x = helper()`` of a project costs too much.
+        targets = (
+            [t.target for t in parent.targets]
+            if isinstance(parent, cst.Assign)
+            else [parent.target]
+        )
+        spanlike = any(_SPAN_NAMES.search(_last_name(t)) for t in targets)
+        starting = _STARTING_NAMES.search(_last_name(call.func)) is not None
+        return "starter" if spanlike or starting else "none"
 
     def starts_span(self, call: cst.Call) -> bool:
         """``call`` is a helper returning a span it started."""
@@ -282,7 +302,7 @@ class Knowledge:
         index = self.ctx.index
         module_scope = index.module_scope
         clients: list[str] = []
-        functions: dict[str, FunctionSummary] = {}
+        functions: dict[str, cst.FunctionDef] = {}
         imports: dict[str, str] = {}
         for name, bindings in module_scope.bindings.items():
             if len(bindings) == 1 and bindings[0].kind is BindingKind.IMPORT:
@@ -291,14 +311,26 @@ class Knowledge:
                     imports[name] = qualified
                 continue
             if len(bindings) == 1 and isinstance(bindings[0].node, cst.FunctionDef):
-                node = bindings[0].node
-                functions[name] = self.summaries.summary(name, node, bound=False)
+                functions[name] = bindings[0].node
                 continue
             if all(b.kind is BindingKind.VALUE for b in bindings) and index.is_client(
                 cst.Name(name), module_scope
             ):
                 clients.append(name)
-        return ModuleSummary(self.ctx.path, tuple(clients), functions, imports)
+
+        def compute(name: str) -> FunctionSummary | None:
+            node = functions.get(name)
+            return None if node is None else self.summaries.summary(name, node, bound=False)
+
+        return ModuleSummary(
+            self.ctx.path, tuple(clients), {}, imports, frozenset(functions), compute
+        )
+
+
+def _last_name(expr: cst.BaseExpression) -> str:
+    if isinstance(expr, cst.Attribute):
+        return expr.attr.value
+    return expr.value if isinstance(expr, cst.Name) else ""
 
 
 def _quiet(call: cst.Call) -> bool:

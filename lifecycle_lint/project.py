@@ -29,6 +29,7 @@ import ast
 import functools
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -80,15 +81,30 @@ def _top_package_parent(folder: Path) -> Path:
 
 @dataclass
 class ModuleSummary:
-    """What one module defines, in plain data."""
+    """What one module defines, in plain data: filled in as questions are asked (a
+    function's summary is computed the first time a checked file calls it)."""
 
     path: str
     #: Module-level names bound (only) to clients.
     clients: tuple[str, ...] = ()
-    #: Module-level functions: name -> summary.
+    #: Module-level functions summarised so far: name -> summary.
     functions: dict[str, FunctionSummary] = field(default_factory=dict)
     #: Names bound by imports: name -> the import's qualified name (maybe relative).
     imports: dict[str, str] = field(default_factory=dict)
+    #: Every module-level function's name (summarised or not yet).
+    defined: frozenset[str] = frozenset()
+    #: Computes a function's summary on demand (this run only; not stored).
+    compute: Callable[[str], FunctionSummary | None] | None = field(
+        default=None, compare=False, repr=False
+    )
+
+    def function(self, name: str) -> FunctionSummary | None:
+        found = self.functions.get(name)
+        if found is None and name in self.defined and self.compute is not None:
+            found = self.compute(name)
+            if found is not None:
+                self.functions[name] = found
+        return found
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -96,6 +112,7 @@ class ModuleSummary:
             "clients": list(self.clients),
             "functions": {name: f.to_json() for name, f in self.functions.items()},
             "imports": dict(self.imports),
+            "defined": sorted(self.defined),
         }
 
     @classmethod
@@ -107,6 +124,7 @@ class ModuleSummary:
             clients=tuple(data["clients"]),
             functions={name: FunctionSummary.from_json(f) for name, f in data["functions"].items()},
             imports=dict(data["imports"]),
+            defined=frozenset(data["defined"]),
         )
 
 
@@ -257,8 +275,9 @@ class ProjectIndex:
         name = attrs[0]
         if name in summary.clients:
             return Resolved("client", where)
-        if name in summary.functions:
-            return Resolved("function", where, summary.functions[name])
+        function = summary.function(name)
+        if function is not None:
+            return Resolved("function", where, function)
         if name in summary.imports:
             return self.resolve(summary.imports[name], path, hops + 1, want=want)
         return None

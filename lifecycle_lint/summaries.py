@@ -266,7 +266,7 @@ class Summaries:
             if node is None or not _decorators_are(node, _TRANSPARENT) or _is_hook(node):
                 return None
             params, kwonly = parameters(node, bound=not _is_static(node))
-            name = self.ctx.short_source(func)
+            name = f"self.{func.attr.value}"  # for messages; the receiver is the method's self
             return Callee(name, params=params, keyword_only=kwonly, summaries=self, node=node)
         return None
 
@@ -299,6 +299,10 @@ class Summaries:
         return None
 
     # --- returns ------------------------------------------------------------------
+
+    def starter_names(self) -> set[str]:
+        """Names of this module's functions that may return a span they start."""
+        return {n.name.value for n in self._may_start if isinstance(n, cst.FunctionDef)}
 
     @functools.cached_property
     def _may_start(self) -> set[cst.CSTNode]:

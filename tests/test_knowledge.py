@@ -95,6 +95,8 @@ def test_module_summaries_are_plain_data(tmp_path) -> None:
     assert index is not None and index.root == root
     summary = index.module(root / "app" / "helpers.py")
     assert summary is not None
+    assert summary.functions == {}  # summarised when first asked, not before
+    assert summary.function("finish") is not None and summary.function("peek") is not None
     data = json.loads(json.dumps(summary.to_json()))
     assert project.ModuleSummary.from_json(data) == summary
     assert data["functions"]["finish"]["effects"] == {"span": "ends it"}
