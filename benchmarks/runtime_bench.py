@@ -9,13 +9,15 @@ Measures microseconds per start+end pair and bytes held per open span for:
 - ``TraceClient``: ``lifecycle_runtime.TraceClient()`` (in-memory backend);
 - ``otel``: the raw OpenTelemetry SDK tracer with an in-memory exporter;
 - ``MlflowClient``: raw ``mlflow.MlflowClient`` on a local file store in a temp folder;
-- ``MlflowBackend``: ``TraceClient(backend=MlflowBackend(that client))``.
+- ``MlflowBackend``: ``TraceClient(backend=MlflowBackend(that client))``;
+- ``guard``: that raw ``MlflowClient`` under ``lifecycle_runtime.guard()`` (its own cost
+  isolated over do-nothing MLflow methods, and end to end against MlflowClient unguarded).
 
 Scenarios: ``wide`` (one root, thousands of children) and ``small`` (many traces of a
 root and 4 children). Each figure is the best of several repeats; the two MLflow variants
 are run alternately so that drift affects both alike. Targets (issue 4): TraceClient within
 1.5x of ``bare``, at most 0.5 KB per open span, MlflowBackend adding under 2% to
-MlflowClient.
+MlflowClient; (issue 11) the guard's own cost under 2% of MlflowClient's.
 """
 
 from __future__ import annotations
@@ -276,6 +278,127 @@ class NullMlflowClient:
         pass
 
 
+# The guard patches MlflowClient's class and LiveSpan.end in place. To isolate its own cost,
+# those are replaced for a while by do-nothing versions shaped like MLflow's: spans are
+# LiveSpan instances (with a __dict__, as the guard tags them), and end_span/end_trace call
+# ``span.end()`` from a module named ``mlflow.*``, as MLflow's client does, so that the
+# guard's pass-through of MLflow's own end is measured too.
+_NULL_MLFLOW_SOURCE = """
+def start_trace(self, name, *a, **kw):
+    self.n += 1
+    span = NullLiveSpan("tr-%032x" % self.n, "%016x" % self.n, None)
+    self.spans[span.span_id] = span
+    return span
+
+def start_span(self, name, trace_id, parent_id, *a, **kw):
+    self.n += 1
+    span = NullLiveSpan(trace_id, "%016x" % self.n, parent_id)
+    self.spans[span.span_id] = span
+    self.roots.setdefault(trace_id, parent_id)
+    return span
+
+def end_span(self, trace_id, span_id, *a, **kw):
+    span = self.spans.pop(span_id, None)
+    if span is not None:
+        span.end()
+
+def end_trace(self, trace_id, *a, **kw):
+    span = self.spans.pop(self.roots.pop(trace_id, None) or "", None)
+    if span is not None:
+        span.end()
+
+def live_end(self, outputs=None, attributes=None, status=None, end_time_ns=None):
+    self.end_time_ns = 1
+"""
+
+
+class NullMlflowPatch:
+    """``with NullMlflowPatch():`` MlflowClient's four methods and LiveSpan.end do nothing
+    (see above); restored at exit."""
+
+    def __enter__(self) -> NullMlflowPatch:
+        from mlflow.entities.span import LiveSpan
+        from mlflow.tracking.client import MlflowClient
+
+        class NullLiveSpan(LiveSpan):
+            trace_id = span_id = parent_id = start_time_ns = end_time_ns = None
+
+            def __init__(self, trace_id: str, span_id: str, parent_id: str | None) -> None:
+                self.trace_id, self.span_id, self.parent_id = trace_id, span_id, parent_id
+                self.start_time_ns = 0
+
+        ns: dict[str, Any] = {"__name__": "mlflow.bench_null", "NullLiveSpan": NullLiveSpan}
+        exec(_NULL_MLFLOW_SOURCE, ns)  # noqa: S102 - a module named mlflow.*, on purpose
+        self._saved = [(MlflowClient, n, MlflowClient.__dict__[n]) for n in _CLIENT_METHODS]
+        self._saved.append((LiveSpan, "end", LiveSpan.__dict__["end"]))
+        for n in _CLIENT_METHODS:
+            setattr(MlflowClient, n, ns[n])
+        LiveSpan.end = ns["live_end"]  # type: ignore[method-assign]
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for owner, name, original in self._saved:
+            setattr(owner, name, original)
+
+
+_CLIENT_METHODS = ("start_trace", "start_span", "end_span", "end_trace")
+
+
+def null_mlflow_client() -> Any:
+    from mlflow.tracking.client import MlflowClient
+
+    c = object.__new__(MlflowClient)  # no tracking URI resolution: its methods are null
+    c.n, c.spans, c.roots = 0, {}, {}  # type: ignore[attr-defined]
+    return c
+
+
+def guard_end_to_end(
+    client: Any, exp: str, scenarios: dict[str, Any], n: int, repeats: int
+) -> dict[str, float]:
+    """Median over alternating runs of (guarded / unguarded - 1) on the real client."""
+    import lifecycle_runtime as lr
+
+    subj = Mlflow(client, exp)
+    out: dict[str, float] = {}
+    for sc_name, sc in scenarios.items():
+        raw: list[float] = []
+        guarded: list[float] = []
+        for i in range(repeats):
+            for with_guard in (False, True) if i % 2 == 0 else (True, False):
+                if with_guard:
+                    lr.guard()
+                gc.collect()
+                try:
+                    secs, pairs = sc(subj, n)
+                finally:
+                    if with_guard:
+                        lr.unguard(check_leaks=False)
+                (guarded if with_guard else raw).append(secs / pairs * 1e6)
+        out[sc_name] = statistics.median(guarded) / statistics.median(raw) - 1
+    return out
+
+
+def guard_own_cost(scenarios: dict[str, Any], n: int, repeats: int) -> dict[str, float]:
+    """us per pair the guard adds over the do-nothing MLflow methods (best of ``repeats``,
+    guarded and unguarded runs alternating)."""
+    import lifecycle_runtime as lr
+
+    out: dict[str, float] = {}
+    with NullMlflowPatch():
+        for sc_name, sc in scenarios.items():
+            raw_best = guarded_best = float("inf")
+            for _ in range(repeats):
+                raw_best = min(raw_best, best_us(Mlflow(null_mlflow_client(), "0"), sc, n, 1))
+                lr.guard()
+                try:
+                    subj = Mlflow(null_mlflow_client(), "0")
+                    guarded_best = min(guarded_best, best_us(subj, sc, n, 1))
+                finally:
+                    lr.unguard(check_leaks=False)
+            out[sc_name] = guarded_best - raw_best
+    return out
+
+
 # --- scenarios ---------------------------------------------------------------------------
 
 
@@ -400,7 +523,10 @@ def main(argv: list[str] | None = None) -> int:
             wrapped_best = min(wrapped_best, best_us(null_wrapped, sc, args.n, 1))
         glue[sc_name] = wrapped_best - raw_best
 
+    guard_glue: dict[str, float] = {}
+    guard_e2e: dict[str, float] = {}
     if ml is not None:
+        guard_glue = guard_own_cost(scenarios, args.n, args.repeats)
         client, exp = ml
         mls: list[Subject] = [Mlflow(client, exp), MlflowWrapped(client, exp)]
         for s in mls:  # warm up (imports, first export)
@@ -417,6 +543,7 @@ def main(argv: list[str] | None = None) -> int:
                 us[(name, sc_name)] = statistics.median(vals)
         for s in mls:
             mem[s.name] = bytes_per_open_span(s, min(args.mlflow_n, 500))
+        guard_e2e = guard_end_to_end(client, exp, scenarios, args.mlflow_n, args.mlflow_repeats)
 
     names = [s.name for s in fast] + (["MlflowClient", "MlflowBackend"] if ml else [])
     print()
@@ -447,6 +574,16 @@ def main(argv: list[str] | None = None) -> int:
             line += f"; MlflowBackend's own cost {glue[sc_name]:.2f} us/pair"
         print(line)
     print(f"TraceClient bytes per open span: {mem['TraceClient']:.0f} (target <= 512)")
+    if ml:
+        print()
+        for sc_name in scenarios:
+            raw = us[("MlflowClient", sc_name)]
+            print(
+                f"guard, {sc_name}: own cost {guard_glue[sc_name]:.2f} us/pair = "
+                f"{guard_glue[sc_name] / raw * 100:.2f}% of MlflowClient's {raw:.1f} us/pair "
+                f"(target < 2%); end to end {guard_e2e[sc_name] * 100:+.1f}% (median of "
+                f"{args.mlflow_repeats} alternating runs, MLflow's run-to-run noise included)"
+            )
     return 0
 
 

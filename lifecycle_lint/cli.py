@@ -21,6 +21,7 @@ from lifecycle_lint.config import (
     file_codes,
     find_config,
     load_config,
+    parse_non_raising,
     settings_for,
 )
 from lifecycle_lint.discovery import MissingPathError, discover
@@ -105,6 +106,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--lifo", action="store_true", help="require strict LIFO end order (enables TLC106)"
+    )
+    parser.add_argument(
+        "--strict-exceptions",
+        action="store_true",
+        help="every call but lifecycle calls may raise (the exception model's table is off)",
+    )
+    parser.add_argument(
+        "--non-raising",
+        type=_codes,
+        action="extend",
+        default=[],
+        metavar="NAMES",
+        help="calls that do not raise, in addition to the configured ones "
+        "(qualified names or globs: myapp.log.*,emit_metric)",
     )
     parser.add_argument(
         "--config",
@@ -337,6 +352,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             ignore=tuple(validate_selectors(args.ignore)),
             mlflow_version=args.mlflow_version,
             lifo=args.lifo,
+            strict_exceptions=args.strict_exceptions,
+            non_raising=parse_non_raising(args.non_raising),
         )
         if args.output_file:
             check_output_file(args.output_file)

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from lifecycle_lint.discovery import SKIPPED_DIRS
 from lifecycle_lint.rules import RULES
 from lifecycle_lint.selection import Layer, SelectionError, layered_codes, validate_selectors
+from lifecycle_lint.settings import Settings
 
 if TYPE_CHECKING:
     from lifecycle_lint.settings import Settings
@@ -40,6 +41,8 @@ KNOWN_KEYS = (
     "extend-exclude",
     "mlflow-version",
     "lifo",
+    "non-raising",
+    "strict-exceptions",
     "client-factories",
     "span-starters",
     "span-enders",
@@ -148,6 +151,8 @@ class Config:
     extend_exclude: tuple[PathPattern, ...] = ()
     mlflow_version: int | None = None
     lifo: bool = False
+    non_raising: tuple[str, ...] = ()
+    strict_exceptions: bool = False
     client_factories: tuple[str, ...] = ()
     span_starters: tuple[str, ...] = ()
     span_enders: tuple[str, ...] = ()
@@ -228,6 +233,21 @@ def _patterns(path: Path, key: str, value: object) -> tuple[PathPattern, ...]:
     return tuple(PathPattern(p) for p in _string_list(path, key, value) if p.strip())
 
 
+#: A qualified name or a glob of one: ``myapp.log.*``, ``emit_metric``, ``*.send_metric``.
+_NON_RAISING_PATTERN = re.compile(r"[A-Za-z_*?\[][\w*?\[\]!.-]*")
+
+
+def parse_non_raising(values: Iterable[str]) -> tuple[str, ...]:
+    """Check ``non-raising`` entries; ConfigError names the first invalid one."""
+    found = []
+    for value in values:
+        value = value.strip()
+        if not _NON_RAISING_PATTERN.fullmatch(value) or ".." in value or value.endswith("."):
+            raise ConfigError(f"not a qualified name or a glob of one: {value!r}")
+        found.append(value)
+    return tuple(found)
+
+
 def parse_mlflow_version(value: object) -> int:
     """2 or 3, from ``3``, ``"3"``, ``"2.14"`` and the like; ValueError otherwise."""
     if isinstance(value, bool):
@@ -273,10 +293,15 @@ def config_from_table(path: Path, table: Mapping[str, object]) -> Config:
                 values["mlflow_version"] = parse_mlflow_version(value)
             except ValueError:
                 raise _error(path, key, f"expected 2 or 3, got {value!r}") from None
-        elif key == "lifo":
+        elif key in ("lifo", "strict-exceptions"):
             if not isinstance(value, bool):
                 raise _error(path, key, f"expected true or false, got {value!r}")
-            values["lifo"] = value
+            values[key.replace("-", "_")] = value
+        elif key == "non-raising":
+            try:
+                values["non_raising"] = parse_non_raising(_string_list(path, key, value))
+            except ConfigError as error:
+                raise _error(path, key, str(error)) from None
         elif key in DECLARED_KEYS:
             values[DECLARED_KEYS[key]] = _qualified_names(path, key, value)
     if values.get("lifo") and LIFO_CODE not in RULES:  # pragma: no cover - registry guard
@@ -341,6 +366,8 @@ class Overrides:
     mlflow_version: int | None = None
     lifo: bool = False
     extra_layers: tuple[Layer, ...] = field(default=())
+    strict_exceptions: bool = False
+    non_raising: tuple[str, ...] = ()
 
     def layers(self) -> tuple[Layer, ...]:
         extend = self.extend_select + ((LIFO_CODE,) if self.lifo else ())
@@ -378,15 +405,25 @@ def mlflow_major_and_source(
 
 
 def settings_for(config: Config, overrides: Overrides, path: Path | str | None) -> Settings:
-    """The analysis settings of one file (the command and the flake8 plugin share this)."""
+    """The analysis settings of one file: its configuration, then the command line
+    (``non-raising`` entries of both apply); the MLflow version inferred for the file
+    when neither sets it. The command and the flake8 plugin share this."""
     from lifecycle_lint.settings import Settings
 
     return Settings(
         mlflow_major=mlflow_major(config, overrides, path),  # type: ignore[arg-type]
+        non_raising=config.non_raising + overrides.non_raising,
+        strict_exceptions=config.strict_exceptions or overrides.strict_exceptions,
         client_factories=config.client_factories,
         span_starters=config.span_starters,
         span_enders=config.span_enders,
     )
+
+
+def analysis_settings(
+    config: Config, overrides: Overrides, path: Path | str | None = None
+) -> Settings:
+    return settings_for(config, overrides, path)
 
 
 def configs_for(paths: Iterable[Path]) -> dict[Path, Config]:

@@ -28,6 +28,9 @@ class FileContext:
         self.knowledge = Knowledge(self)
         self.index.knowledge = self.knowledge
         self._positions: Positions | None = None
+        #: The codes the rules run for (``None``: all); facts only one rule reads
+        #: are not computed when that rule is off.
+        self.enabled: frozenset[str] | None = None
         #: Facts computed once per file and shared by several rules (flow analysis).
         self.cache: dict[str, object] = {}
         self._lifecycle_by_node: dict[cst.Call, LifecycleCall] = {}

@@ -92,8 +92,13 @@ def lint_source(path: str, text: str, options: LintOptions) -> FileResult:
         return result
     import libcst as cst  # deferred: most files never get here
 
+    from lifecycle_lint.deep import call_with_deep_stack, caused_by_recursion, safe_text
+
     try:
-        module = cst.parse_module(text)
+        try:
+            module = cst.parse_module(text)
+        except RecursionError:
+            module = call_with_deep_stack(lambda: cst.parse_module(text))
     except cst.ParserSyntaxError as error:
         if "TLC001" in options.enabled:
             message = f"syntax error, the file is not checked: {error.message}"
@@ -108,11 +113,20 @@ def lint_source(path: str, text: str, options: LintOptions) -> FileResult:
         return result
     result.parsed = True
     try:
-        result.findings.extend(_run_rules(path, module, options, text))
-    except RecursionError:
-        result.error = "nested too deeply to analyse"
+        try:
+            result.findings.extend(_run_rules(path, module, options, text))
+        except Exception as error:  # noqa: BLE001 - retried below, or reported
+            if not caused_by_recursion(error):
+                raise
+            # Valid but deeply nested code: the same run with room to recurse.
+            result.findings = call_with_deep_stack(lambda: _run_rules(path, module, options, text))
     except Exception as error:  # noqa: BLE001 - one file's bug must not stop the run
-        result.error = f"internal error: {type(error).__name__}: {error}"
+        if caused_by_recursion(error) or isinstance(error, MemoryError):
+            if "TLC003" in options.enabled:
+                message = "not analysed: the file is nested too deeply to analyse"
+                result.findings = [_file_finding(path, "TLC003", 1, 1, message)]
+        else:
+            result.error = f"internal error: {type(error).__name__}: {safe_text(error)}"
     return result
 
 
@@ -134,6 +148,7 @@ def rule_reports(
 
     # ``text`` (the source libcst parsed) lets positions be found per statement.
     ctx = FileContext(path, module, options.settings, text)  # type: ignore[arg-type]
+    ctx.enabled = options.enabled
     reports: list[tuple[Finding, Replacement | None]] = []
     for code in sorted(options.enabled):
         rule: Rule = RULES[code]()

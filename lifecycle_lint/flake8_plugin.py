@@ -53,7 +53,7 @@ def _codes_option(value: Any) -> tuple[str, ...]:
 
 
 def _overrides() -> Any:
-    from lifecycle_lint.config import Overrides, parse_mlflow_version
+    from lifecycle_lint.config import Overrides, parse_mlflow_version, parse_non_raising
     from lifecycle_lint.selection import Layer, validate_selectors
 
     major = getattr(_options, "tlc_mlflow_version", None)
@@ -67,6 +67,8 @@ def _overrides() -> Any:
         mlflow_version=parse_mlflow_version(major) if major not in (None, "") else None,
         lifo=bool(getattr(_options, "tlc_lifo", False)),
         extra_layers=(Layer(None, _flake8_explicit_codes(), ()),),
+        strict_exceptions=bool(getattr(_options, "tlc_strict_exceptions", False)),
+        non_raising=parse_non_raising(_codes_option(getattr(_options, "tlc_non_raising", None))),
     )
 
 
@@ -113,6 +115,22 @@ class LifecycleChecker:
             default=False,
             parse_from_config=True,
             help="require strict LIFO end order (enables TLC106)",
+        )
+        manager.add_option(
+            "--tlc-strict-exceptions",
+            action="store_true",
+            default=False,
+            parse_from_config=True,
+            help="every call but lifecycle calls may raise (lifecycle-lint's exception "
+            "model is off)",
+        )
+        manager.add_option(
+            "--tlc-non-raising",
+            default=None,
+            parse_from_config=True,
+            comma_separated_list=True,
+            help="calls that do not raise (qualified names or globs), in addition to the "
+            "lifecycle-lint configuration's non-raising",
         )
         for option, what in (
             ("--tlc-select", "lifecycle-lint rules to run (replaces the configured set)"),

@@ -17,9 +17,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import libcst as cst
 
+from lifecycle_lint import exception_model
 from lifecycle_lint.calls import CallKind, LifecycleCall
 from lifecycle_lint.context import FileContext
 from lifecycle_lint.scopes import Scope
@@ -29,9 +31,17 @@ from lifecycle_runtime import mlflow_facts as facts
 
 OPEN, ENDED, HANDED = "open", "ended", "handed"
 
-#: Beyond this many distinct path states at one point the scope is skipped:
-#: no finding is better than a guess.
+#: Beyond this many distinct path states at one point, states are joined: those that
+#: agree on the names a guard tests (``if span is not None``) and on the way the path
+#: left (the raising node) become one state (see ``ScopeAnalysis.join``).
+JOIN_AT = 32
+
+#: Beyond this many distinct path states at one point, even after joining, the scope
+#: is not analysed and TLC003 says so: a notice is better than a guess.
 MAX_STATES = 400
+
+#: How far up the parent chain the order checks look at each end (see ``_order_checks``).
+MAX_ANCESTORS = 32
 
 #: Method calls that store their argument in a container: always a hand-over.
 _STORING_METHODS = frozenset(
@@ -52,42 +62,6 @@ _STORING_METHODS = frozenset(
 _CATCH_ALL = frozenset({"Exception", "BaseException"})
 
 
-#: Calls treated as not raising, beyond RULES.md's lifecycle calls: builtins that
-#: cannot fail on well-typed arguments, and logging, whose handlers report their
-#: own errors instead of raising (``logging.Handler.handleError``). Without this
-#: every ``_logger.debug(...)`` between a start and its ``try`` is a finding.
-_NON_RAISING_BUILTINS = frozenset(
-    {
-        "len",
-        "isinstance",
-        "issubclass",
-        "range",
-        "enumerate",
-        "zip",
-        "str",
-        "repr",
-        "bool",
-        "id",
-        "type",
-        "hasattr",
-        "callable",
-        "dict",
-        "list",
-        "tuple",
-        "set",
-        "frozenset",
-        "round",
-        "abs",
-    }
-)
-#: ``mapping.get(key, default)``: a lookup that returns instead of raising.
-_LOOKUP_METHODS = frozenset({"get"})
-_LOGGING_METHODS = frozenset(
-    {"debug", "info", "warning", "warn", "error", "exception", "critical", "log"}
-)
-_LOGGER_NAMES = frozenset({"logging", "logger", "_logger", "log", "_log", "LOGGER", "LOG"})
-
-
 _ENDING_WORDS = re.compile(r"(^|_)(end|finish|close|stop|complete)", re.IGNORECASE)
 
 
@@ -96,37 +70,10 @@ def _may_be_none(call: cst.Call) -> bool:
     return len(call.args) == 2 and _is_none_literal(call.args[1].value)
 
 
-def _safe_iteration(iterable: cst.BaseExpression) -> bool:
-    if isinstance(iterable, (cst.List, cst.Tuple, cst.Set)):
-        return True
-    return (
-        isinstance(iterable, cst.Call)
-        and isinstance(iterable.func, cst.Name)
-        and iterable.func.value == "range"
-    )
-
-
 def _names_an_end(func: cst.BaseExpression) -> bool:
     """A helper named for ending (``_end_span(span, exc)``): it takes the span over."""
     name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", None)
     return isinstance(name, str) and _ENDING_WORDS.search(name) is not None
-
-
-def _never_raises(call: cst.Call) -> bool:
-    func = call.func
-    if isinstance(func, cst.Name):
-        return func.value in _NON_RAISING_BUILTINS
-    if isinstance(func, cst.Attribute) and func.attr.value in _LOOKUP_METHODS:
-        return True
-    if isinstance(func, cst.Attribute) and func.attr.value in _LOGGING_METHODS:
-        receiver = func.value
-        name = (
-            receiver.attr.value
-            if isinstance(receiver, cst.Attribute)
-            else getattr(receiver, "value", None)
-        )
-        return name in _LOGGER_NAMES
-    return False
 
 
 class TooComplex(Exception):
@@ -146,38 +93,67 @@ class Site:
         return self.call.kind is CallKind.START_TRACE or self.call.helper_trace
 
 
-@dataclass(frozen=True)
-class SpanFact:
+class SpanFact(NamedTuple):
     status: str
     end_node: cst.CSTNode | None  # where it was ended (for TLC104's message)
     parent: int  # site index of the parent span, -1 if none or unknown
     root: int  # site index of the trace's root span, -1 if unknown
-    seq: int  # start order on this path
+    seq: int  # start order on this path: ranks 1..n over the spans of the state
+    #: For an ended or handed-over span: how many spans of the path had started
+    #: when it was ended or handed over (a span with ``seq <= mark`` started before).
+    mark: int = 0
 
 
 # A name's abstract value: ("span", site) | ("id", site, attr) | ("none",)
 VarValue = tuple
 
+_HASH_MASK = (1 << 64) - 1
+
+
+def _items_hash(items: Iterable[tuple[object, object]]) -> int:
+    return sum(hash(item) for item in items) & _HASH_MASK
+
 
 class State:
-    """One abstract path state (immutable, hashable)."""
+    """One abstract path state (immutable, hashable).
 
-    __slots__ = ("spans", "vars", "pending", "seq", "witness", "_hash")
+    ``spans`` and ``vars`` are dictionaries that are never changed once the state
+    exists (every change makes a new state), so lookups take constant time; the
+    hash is kept up to date per change rather than recomputed over every span.
+    """
+
+    __slots__ = (
+        "spans",
+        "vars",
+        "seq",
+        "witness",
+        "_spans_hash",
+        "_vars_hash",
+        "_hash",
+        "_conditions",
+    )
 
     def __init__(
         self,
-        spans: tuple[tuple[int, SpanFact], ...] = (),
-        vars: tuple[tuple[str, VarValue], ...] = (),
-        pending: frozenset[tuple[str, cst.CSTNode, int, int]] = frozenset(),
+        spans: dict[int, SpanFact] | None = None,
+        vars: dict[str, VarValue] | None = None,
         seq: int = 0,
         witness: cst.CSTNode | None = None,
+        _spans_hash: int | None = None,
+        _vars_hash: int | None = None,
     ) -> None:
-        self.spans = spans
-        self.vars = vars
-        self.pending = pending
+        self.spans: dict[int, SpanFact] = spans if spans is not None else {}
+        self.vars: dict[str, VarValue] = vars if vars is not None else {}
         self.seq = seq
         self.witness = witness
-        self._hash = hash((spans, vars, pending, seq, id(witness)))
+        if _spans_hash is None:
+            _spans_hash = _items_hash(self.spans.items())
+        if _vars_hash is None:
+            _vars_hash = _items_hash(self.vars.items())
+        self._spans_hash = _spans_hash
+        self._vars_hash = _vars_hash
+        self._hash = hash((_spans_hash, _vars_hash, seq, id(witness)))
+        self._conditions: bool | None = None
 
     def __hash__(self) -> int:
         return self._hash
@@ -186,61 +162,115 @@ class State:
         return (
             isinstance(other, State)
             and self._hash == other._hash
-            and self.spans == other.spans
-            and self.vars == other.vars
-            and self.pending == other.pending
             and self.seq == other.seq
             and self.witness is other.witness
+            and self.spans == other.spans
+            and self.vars == other.vars
         )
 
     def _replace(self, **changes: object) -> State:
-        values = {
-            "spans": self.spans,
-            "vars": self.vars,
-            "pending": self.pending,
-            "seq": self.seq,
-            "witness": self.witness,
-        }
-        values.update(changes)
-        return State(**values)  # type: ignore[arg-type]
+        spans = changes.get("spans", self.spans)
+        vars = changes.get("vars", self.vars)
+        return State(
+            spans,  # type: ignore[arg-type]
+            vars,  # type: ignore[arg-type]
+            changes.get("seq", self.seq),  # type: ignore[arg-type]
+            changes.get("witness", self.witness),  # type: ignore[arg-type]
+            self._spans_hash if spans is self.spans else None,
+            self._vars_hash if vars is self.vars else None,
+        )
 
     # spans
     def span(self, site: int) -> SpanFact | None:
-        for index, fact in self.spans:
-            if index == site:
-                return fact
-        return None
+        return self.spans.get(site)
 
     def with_span(self, site: int, fact: SpanFact) -> State:
+        old = self.spans.get(site)
+        if old == fact:
+            return self
         spans = dict(self.spans)
         spans[site] = fact
-        return self._replace(spans=tuple(sorted(spans.items())))
+        change = hash((site, fact)) - (hash((site, old)) if old is not None else 0)
+        return State(
+            spans,
+            self.vars,
+            self.seq,
+            self.witness,
+            (self._spans_hash + change) & _HASH_MASK,
+            self._vars_hash,
+        )
+
+    def started(self, site: int, fact: SpanFact) -> State:
+        """``fact`` (a new start of ``site``) ranked last in start order.
+
+        Ranks stay 1..n, so that loops reach a fixpoint: a span started again
+        leaves its old rank, and the ranks (and marks) above it move down one.
+        """
+        previous = self.spans.get(site)
+        spans = dict(self.spans)
+        if previous is not None:
+            old = previous.seq
+            for other, other_fact in self.spans.items():
+                if other != site and (other_fact.seq > old or other_fact.mark >= old):
+                    spans[other] = other_fact._replace(
+                        seq=other_fact.seq - 1 if other_fact.seq > old else other_fact.seq,
+                        mark=other_fact.mark - 1 if other_fact.mark >= old else other_fact.mark,
+                    )
+            rank = len(spans)
+            spans[site] = fact._replace(seq=rank)
+            return State(spans, self.vars, rank, self.witness, None, self._vars_hash)
+        rank = len(spans) + 1
+        new = fact._replace(seq=rank)
+        spans[site] = new
+        spans_hash = (self._spans_hash + hash((site, new))) & _HASH_MASK
+        return State(spans, self.vars, rank, self.witness, spans_hash, self._vars_hash)
 
     def open_sites(self) -> Iterator[int]:
-        return (i for i, f in self.spans if f.status == OPEN)
+        return (i for i, f in self.spans.items() if f.status == OPEN)
 
     # names
     def var(self, name: str) -> VarValue | None:
-        for key, value in self.vars:
-            if key == name:
-                return value
-        return None
+        return self.vars.get(name)
 
     def with_var(self, name: str, value: VarValue | None) -> State:
-        items = dict(self.vars)
-        stale = False
-        if name[0] != "?":
+        old = self.vars.get(name)
+        items: dict[str, VarValue] | None = None
+        change = 0
+        if name[0] != "?" and self._has_conditions():
             # Rebinding a name forgets what was assumed of conditions that read it.
-            for key in [k for k in items if k[0] == "?" and _condition_reads(k, name)]:
-                del items[key]
-                stale = True
-        if value is None:
-            if name not in items:
-                return self._replace(vars=tuple(sorted(items.items()))) if stale else self
-            del items[name]
+            stale = [k for k in self.vars if k[0] == "?" and _condition_reads(k, name)]
+            if stale:
+                items = dict(self.vars)
+                for key in stale:
+                    change -= hash((key, items.pop(key)))
+        if old == value:
+            if items is None:
+                return self
         else:
-            items[name] = value
-        return self._replace(vars=tuple(sorted(items.items())))
+            if items is None:
+                items = dict(self.vars)
+            if old is not None:
+                change -= hash((name, old))
+                del items[name]
+            if value is not None:
+                items[name] = value
+                change += hash((name, value))
+        return State(
+            self.spans,
+            items,
+            self.seq,
+            self.witness,
+            self._spans_hash,
+            (self._vars_hash + change) & _HASH_MASK,
+        )
+
+    def _has_conditions(self) -> bool:
+        """Whether any condition (``?flag``) is remembered on this path: cached, as most
+        states remember none and the check would otherwise look at every name."""
+        known = self._conditions
+        if known is None:
+            known = self._conditions = any(k[0] == "?" for k in self.vars)
+        return known
 
     def with_witness(self, node: cst.CSTNode | None) -> State:
         return self if node is self.witness else self._replace(witness=node)
@@ -269,6 +299,11 @@ class Leak:
     #: for the end of the scope.
     witness: cst.CSTNode | None
     rebound: bool = False
+    #: On this path an exception raised while the span was open was caught by this
+    #: ``except`` handler, which then left it (``how``: "falls", "returns",
+    #: "continues", "breaks" or "raises"; None while still in the handler).
+    handler: cst.CSTNode | None = None
+    how: str | None = None
 
 
 @dataclass(frozen=True)
@@ -300,6 +335,8 @@ class ScopeFacts:
     #: What a finding on a site rests on beyond this scope: (call, what it does with it),
     #: from the callee's summary (``_close(...)`` ends it, ``tag(...)`` only reads it).
     notes: dict[int, list[tuple[cst.CSTNode, str]]] = field(default_factory=dict)
+    #: (site, handler) -> the raise points, with that span open, the handler caught.
+    caught: dict[tuple[int, cst.CSTNode], set[cst.CSTNode]] = field(default_factory=dict)
     skipped: bool = False
 
 
@@ -327,7 +364,7 @@ class ScopeAnalysis:
         self.facts = ScopeFacts(scope.node, self.site_list)
         self._leaks: set[Leak] = set()
         self._double: set[tuple[cst.CSTNode, int, cst.CSTNode | None]] = set()
-        self._order: set[OrderViolation] = set()
+        self._order: dict[tuple[str, cst.CSTNode], OrderViolation] = {}
         self._stored: set[tuple[int, str]] = set()
         self._cross: set[tuple[cst.Call, int, int]] = set()
         self._fluent: set[tuple[cst.CSTNode, int]] = set()
@@ -335,8 +372,13 @@ class ScopeAnalysis:
         self.shared_names = (
             shared_names if shared_names is not None else _names_shared_outside(ctx, scope)
         )
-        self._in_lifecycle_args: dict[cst.Call, bool] = {}
         self._repeated_conditions: frozenset[str] | None = None
+        self._guards: dict[str, int] | None = None
+        #: The evaluation order of each expression, worked out once (not once per path).
+        self._evaluation: dict[cst.BaseExpression, list[cst.CSTNode]] = {}
+        self._order_index: dict[int, int] | None = None
+        #: TLC106 (strict LIFO) costs a look at every span per end: only when it is on.
+        self.lifo = ctx.enabled is None or "TLC106" in ctx.enabled
         self._taken: dict[cst.Call, LifecycleCall] = {}
         self._helper_starts: dict[cst.Call, LifecycleCall] = {}
 
@@ -358,7 +400,7 @@ class ScopeAnalysis:
             self.exit(state, state.witness, on_exception=True)
         self.facts.leaks = sorted(self._leaks, key=lambda leak: (leak.site, leak.on_exception))
         self.facts.double_ends = list(self._double)
-        self.facts.order = list(self._order)
+        self.facts.order = list(self._order.values())
         self.facts.stored_on_self = sorted(self._stored)
         self.facts.cross_trace = list(self._cross)
         self.facts.fluent_under_client = list(self._fluent)
@@ -376,7 +418,44 @@ class ScopeAnalysis:
     def exit(self, state: State, witness: cst.CSTNode | None, *, on_exception: bool) -> None:
         for site in state.open_sites():
             if self._accountable(site):
-                self._leaks.add(Leak(site, on_exception, witness))
+                self._leak(site, on_exception, witness, state)
+
+    def _leak(
+        self,
+        site: int,
+        on_exception: bool,
+        witness: cst.CSTNode | None,
+        state: State,
+        *,
+        rebound: bool = False,
+    ) -> None:
+        mark = state.var(_caught_key(site))
+        handler, how = (mark[1], mark[2]) if mark is not None else (None, None)
+        self._leaks.add(Leak(site, on_exception, witness, rebound, handler, how))
+
+    # --- exceptions caught by a handler that carries on ---------------------------
+
+    def _catch(self, state: State, handler: cst.CSTNode) -> State:
+        """An exception enters ``handler``: remember, per open span, where it came from."""
+        witness = state.witness
+        for site in list(state.open_sites()):
+            if witness is not None:
+                self.facts.caught.setdefault((site, handler), set()).add(witness)
+            state = state.with_var(_caught_key(site), ("caught", handler, None))
+        return state.with_witness(None)
+
+    def _left_handler(self, handled: Outcome, handler: cst.CSTNode) -> Outcome:
+        """Note how each path left ``handler`` in the marks it set."""
+        for kind, how in _HANDLER_EXITS:
+            group: set[State] = getattr(handled, kind)
+            if group:
+                setattr(handled, kind, {_mark_how(s, handler, how) for s in group})
+        return handled
+
+    def _settled(self, state: State, site: int) -> State:
+        """The span is ended, handed over or started again: its mark is moot."""
+        key = _caught_key(site)
+        return state.with_var(key, None) if state.var(key) is not None else state
 
     def _accountable(self, site: int) -> bool:
         """A span taken out of a container is this scope's to end only if it ends it."""
@@ -390,13 +469,164 @@ class ScopeAnalysis:
         for statement in statements:
             if not current:
                 break
-            if len(current) > MAX_STATES:
-                raise TooComplex
+            if len(current) > JOIN_AT:
+                current = self.join(current, statement)
             outcome = self.statement(statement, current)
             result.absorb_jumps(outcome)
             current = outcome.normal
         result.normal = current
         return result
+
+    def join(self, states: set[State], at: cst.CSTNode) -> set[State]:
+        """Join the states that agree on the values of the names guards test from ``at``
+        on, and on the node the path raised at: a path state per combination of those.
+
+        Within a group, a name keeps its value where all states agree (else it is
+        unknown), and a span is open if it is open on any path, else ended if ended on
+        any, else handed over. A span known on one path only keeps that fact; start
+        order is kept, and the order marks are dropped (no TLC105/106 from a joined
+        end). Findings that need the joined detail are lost, never invented; beyond
+        ``MAX_STATES`` groups, the scope is reported (TLC003), not guessed.
+        """
+        here = self._node_order(at)
+        guards = [name for name, last in self._guard_names().items() if last >= here]
+        groups: dict[tuple[object, ...], list[State]] = {}
+        for state in states:
+            key: tuple[object, ...] = (
+                id(state.witness),
+                *(state.vars.get(name) for name in guards),
+            )
+            if state._has_conditions():
+                # What the path assumed of a condition tested again later (``?flag``).
+                key += tuple(sorted(item for item in state.vars.items() if item[0][0] == "?"))
+            groups.setdefault(key, []).append(state)
+        if len(groups) > MAX_STATES:
+            raise TooComplex
+        return {self._joined(group) for group in groups.values()}
+
+    def _joined(self, group: list[State]) -> State:
+        first = group[0]
+        if len(group) == 1:
+            return first
+        vars = dict(first.vars)
+        spans_alike = True
+        for state in group[1:]:
+            for name in list(vars):
+                if state.vars.get(name) != vars[name]:
+                    del vars[name]
+            if spans_alike and state.spans != first.spans:
+                spans_alike = False
+        if spans_alike:
+            return State(first.spans, vars, first.seq, first.witness, first._spans_hash)
+        # Facts every path agrees on are kept as they are; the others are merged.
+        common = first.spans.items()
+        for state in group[1:]:
+            common = common & state.spans.items()  # type: ignore[assignment]
+        agreed = dict(common)
+        alternatives: dict[int, list[SpanFact]] = {}
+        for state in group:
+            for site, fact in state.spans.items():
+                if site not in agreed:
+                    alternatives.setdefault(site, []).append(fact)
+        # A span no name refers to any more, ended or handed over on every path, can
+        # take part in no later finding (unless it is the parent or the root of one that
+        # can): dropped, so that a long function's joined states do not grow with it.
+        live = {value[1] for value in vars.values() if value[0] in ("span", "id")}
+        live.update(site for site, fact in agreed.items() if fact.status == OPEN)
+        live.update(
+            site
+            for site, facts_of_site in alternatives.items()
+            if any(fact.status == OPEN for fact in facts_of_site)
+        )
+        pending = list(live)
+        while pending:
+            site = pending.pop()
+            known = agreed.get(site)
+            for fact in [known] if known is not None else alternatives.get(site, ()):
+                for above in (fact.parent, fact.root):
+                    if above != -1 and above not in live:
+                        live.add(above)
+                        pending.append(above)
+        merged: list[tuple[int, int, SpanFact]] = [
+            (fact.seq, site, fact) for site, fact in agreed.items() if site in live
+        ]
+        for site, facts_of_site in alternatives.items():
+            if site not in live:
+                continue
+            statuses = {fact.status for fact in facts_of_site}
+            status = OPEN if OPEN in statuses else ENDED if ENDED in statuses else HANDED
+            end_node = None
+            if status == ENDED:
+                end_node = min(
+                    (f.end_node for f in facts_of_site if f.end_node is not None),
+                    key=self._node_order,
+                    default=None,
+                )
+            parents = {fact.parent for fact in facts_of_site}
+            roots = {fact.root for fact in facts_of_site}
+            fact = SpanFact(
+                status,
+                end_node,
+                parents.pop() if len(parents) == 1 else -1,
+                roots.pop() if len(roots) == 1 else -1,
+                0,
+            )
+            merged.append((min(f.seq for f in facts_of_site), site, fact))
+        merged.sort(key=lambda item: (item[0], item[1]))
+        spans = {}
+        for rank, (_, site, fact) in enumerate(merged, 1):
+            spans[site] = (
+                fact if fact.seq == rank and fact.mark == 0 else fact._replace(seq=rank, mark=0)
+            )
+        return State(spans, vars, len(spans), first.witness)
+
+    def _guard_names(self) -> dict[str, int]:
+        """Names whose value an ``if``/``while`` test of this scope reads as a guard, with
+        the place (``_node_order``) after which no test reads them any more: the last
+        test, or the end of the outermost loop around it."""
+        if self._guards is None:
+            found: dict[str, int] = {}
+            loop_ends: dict[int, int] = {}
+            for node in descendants(self.scope.node, into_scopes=False):
+                if not isinstance(node, (cst.If, cst.While)):
+                    continue
+                last = self._node_order(node)
+                outer: cst.CSTNode | None = None
+                ancestor = self.ctx.index.parents.get(node)
+                while ancestor is not None and ancestor is not self.scope.node:
+                    if isinstance(ancestor, (cst.For, cst.While)):
+                        outer = ancestor
+                    ancestor = self.ctx.index.parents.get(ancestor)
+                if outer is not None:
+                    end = loop_ends.get(id(outer))
+                    if end is None:
+                        end = max((self._node_order(n) for n in descendants(outer)), default=last)
+                        loop_ends[id(outer)] = end
+                    last = max(last, end)
+                stack: list[cst.BaseExpression] = [node.test]
+                while stack:
+                    test = stack.pop()
+                    name = None
+                    if isinstance(test, cst.Name):
+                        name = test.value
+                    elif isinstance(test, cst.UnaryOperation):
+                        stack.append(test.expression)
+                    elif isinstance(test, cst.BooleanOperation):
+                        stack.extend((test.left, test.right))
+                    elif isinstance(test, cst.Comparison) and isinstance(test.left, cst.Name):
+                        name = test.left.value
+                    if name is not None:
+                        found[name] = max(found.get(name, -1), last)
+            self._guards = dict(sorted(found.items()))
+        return self._guards
+
+    def _node_order(self, node: cst.CSTNode) -> int:
+        """A node's place in the source (for choices that must not depend on hashing)."""
+        if self._order_index is None:
+            self._order_index = {
+                id(n): i for i, n in enumerate(descendants(self.scope.node, into_scopes=False))
+            }
+        return self._order_index.get(id(node), -1)
 
     def statement(self, node: cst.CSTNode, states: set[State]) -> Outcome:
         if isinstance(node, cst.SimpleStatementLine):
@@ -461,8 +691,7 @@ class ScopeAnalysis:
             taken = self._taken_from_self(node)
             assert taken is not None
             site = self.site_for(taken)
-            fact = SpanFact(OPEN, None, -1, -1, len(state.spans) + 1)
-            adopted = state.with_span(site.index, fact)
+            adopted = state.started(site.index, SpanFact(OPEN, None, -1, -1, 0))
             out.normal.add(self.rebind(holder.value, ("span", site.index), adopted, node))
             if _may_be_none(node.value):
                 out.normal.add(self.rebind(holder.value, ("none",), state, node))
@@ -504,28 +733,33 @@ class ScopeAnalysis:
 
     def if_(self, node: cst.If, states: set[State]) -> Outcome:
         out = Outcome()
-        entered: set[State] = set()
-        for state in states:
-            entered.add(self.expression(node.test, state, out))
-        true_states = {
-            self.assume(node.test, s, True) for s in entered if self.feasible(node.test, s, True)
-        }
-        false_states = {
-            self.assume(node.test, s, False) for s in entered if self.feasible(node.test, s, False)
-        }
-        body = self.block(node.body.body, true_states)
-        out.absorb_jumps(body)
-        out.normal |= body.normal
-        if node.orelse is None:
-            out.normal |= false_states
-        elif isinstance(node.orelse, cst.If):
-            other = self.if_(node.orelse, false_states)
-            out.absorb_jumps(other)
-            out.normal |= other.normal
-        else:
-            other = self.block(node.orelse.body.body, false_states)
-            out.absorb_jumps(other)
-            out.normal |= other.normal
+        current: cst.If | None = node
+        # An ``elif`` chain is walked in a loop, not by recursion: a thousand ``elif``s
+        # are valid Python.
+        while current is not None:
+            test = current.test
+            entered: set[State] = set()
+            for state in states:
+                entered.add(self.expression(test, state, out))
+            true_states = {
+                self.assume(test, s, True) for s in entered if self.feasible(test, s, True)
+            }
+            false_states = {
+                self.assume(test, s, False) for s in entered if self.feasible(test, s, False)
+            }
+            body = self.block(current.body.body, true_states)
+            out.absorb_jumps(body)
+            out.normal |= body.normal
+            orelse = current.orelse
+            current = None
+            if orelse is None:
+                out.normal |= false_states
+            elif isinstance(orelse, cst.If):
+                current, states = orelse, false_states
+            else:
+                other = self.block(orelse.body.body, false_states)
+                out.absorb_jumps(other)
+                out.normal |= other.normal
         return out
 
     def loop(self, node: cst.For | cst.While, states: set[State]) -> Outcome:
@@ -543,15 +777,17 @@ class ScopeAnalysis:
         seen: set[State] = set()
         frontier = head
         while frontier:
+            if len(frontier) > JOIN_AT:
+                frontier = self.join(frontier, node) - seen
             seen |= frontier
             if len(seen) > MAX_STATES:
                 raise TooComplex
             entry: set[State] = set()
             for state in frontier:
                 if isinstance(node, cst.For):
-                    # Each step of the iteration may raise (but not over `range(...)` or a
-                    # literal list/tuple/set), and may find nothing left.
-                    if not _safe_iteration(node.iter):
+                    # Each step of the iteration may raise (the exception model says
+                    # when not), and may find nothing left.
+                    if exception_model.iteration_may_raise(node.iter, self.ctx):
                         out.raises.add(state.with_witness(node))
                     exits.add(state)
                     for name in _target_names(node.target):
@@ -585,12 +821,12 @@ class ScopeAnalysis:
                 break
             entry = set()
             for state in pending_exceptions:
-                state = state.with_witness(None)
+                state = self._catch(state, handler)
                 if handler.name is not None:
                     for name in _target_names(handler.name.name):
                         state = state.with_var(name, None)
                 entry.add(state)
-            handled = self.block(handler.body.body, entry)
+            handled = self._left_handler(self.block(handler.body.body, entry), handler)
             out.absorb_jumps(handled)
             out.normal |= handled.normal
             if _catches_everything(handler):
@@ -627,17 +863,18 @@ class ScopeAnalysis:
     def with_(self, node: cst.With, states: set[State]) -> Outcome:
         out = Outcome()
         entered = set()
-        suppressing = [self._is_suppress(item.item) for item in node.items]
+        entering = any(
+            exception_model.entering_may_raise(item.item, self.ctx) for item in node.items
+        )
         for state in states:
-            for item, is_suppress in zip(node.items, suppressing, strict=True):
+            for item in node.items:
                 if is_fluent_start(self.ctx, item.item, self.scope):
                     self._note_fluent(item, state)
-                if not is_suppress:  # ``suppress(...)`` cannot fail
-                    state = self.expression(item.item, state, out)
+                state = self.expression(item.item, state, out)
                 if item.asname is not None:
                     for name in _target_names(item.asname.name):
                         state = self.rebind(name, None, state, node)
-            if not all(suppressing):
+            if entering:
                 out.raises.add(state.with_witness(node))
             entered.add(state)
         body = self.block(node.body.body, entered)
@@ -695,7 +932,10 @@ class ScopeAnalysis:
 
     def expression(self, expr: cst.BaseExpression, state: State, out: Outcome) -> State:
         """Evaluate the calls, awaits, yields and walruses in ``expr``, in order."""
-        for node in _evaluation_order(expr):
+        order = self._evaluation.get(expr)
+        if order is None:
+            order = self._evaluation[expr] = _evaluation_order(expr)
+        for node in order:
             if isinstance(node, cst.Call):
                 state = self.call(node, state, out)
             elif isinstance(node, cst.Await):
@@ -758,7 +998,7 @@ class ScopeAnalysis:
                 # to a call excuses nothing for a span this scope ends itself.
                 state = self.hand_over(state, {s for s in refs if not self.is_owned(s)})
         # Any other call may raise.
-        if not self._inside_lifecycle_arguments(node) and not _never_raises(node):
+        if exception_model.call_may_raise(node, self.ctx):
             out.raises.add(state.with_witness(node))
         return state
 
@@ -780,7 +1020,9 @@ class ScopeAnalysis:
                 state = self.hand_over(state, refs)  # stored, passed on, maybe ended
             else:  # not known: as for a call that cannot be resolved
                 state = self.hand_over(state, {s for s in refs if not self.is_owned(s)})
-        if callee.may_raise and not self._inside_lifecycle_arguments(node):
+        # The exception model has the last word (a call the user declares non-raising);
+        # the summary can only say that a function the model would suspect does not raise.
+        if callee.may_raise and exception_model.call_may_raise(node, self.ctx):
             out.raises.add(state.with_witness(node))
         kind = callee.returns_span
         if kind is not None:
@@ -811,32 +1053,6 @@ class ScopeAnalysis:
         for site in state.open_sites():
             if self.site_list[site].call.kind in (CallKind.START_TRACE, CallKind.START_SPAN):
                 self._fluent.add((node, site))
-
-    def _is_span_method(self, call: cst.Call) -> bool:
-        """``span.set_outputs(...)`` and the like on a span of this scope."""
-        func = call.func
-        if not isinstance(func, cst.Attribute) or not isinstance(func.value, cst.Name):
-            return False
-        return any(
-            binding.value is not None and binding.value in self.sites
-            for binding in self.ctx.index.lookup(func.value.value, self.scope)
-        )
-
-    def _inside_lifecycle_arguments(self, node: cst.Call) -> bool:
-        """Arguments of lifecycle calls are treated as not raising (RULES.md)."""
-        cached = self._in_lifecycle_args.get(node)
-        if cached is None:
-            cached = False
-            for ancestor in self.ctx.index.ancestors(node):
-                if isinstance(ancestor, cst.Call) and (
-                    self.ctx.lifecycle_call(ancestor) or self._is_span_method(ancestor)
-                ):
-                    cached = True
-                    break
-                if isinstance(ancestor, (cst.BaseSmallStatement, cst.BaseCompoundStatement)):
-                    break
-            self._in_lifecycle_args[node] = cached
-        return cached
 
     # --- lifecycle effects ---------------------------------------------------
 
@@ -913,24 +1129,16 @@ class ScopeAnalysis:
         parent_fact = state.span(parent) if parent != -1 else None
         if parent_fact is not None and parent_fact.status == ENDED and parent_fact.end_node:
             # A child started under a parent that has already ended (TLC105, at that end).
-            self._order.add(
-                OrderViolation("TLC105", parent_fact.end_node, parent, site.index, True)
-            )
+            self._note_order("TLC105", parent_fact.end_node, parent, site.index, True)
         previous = state.span(site.index)
         if previous is not None and previous.status == OPEN:
             # The same start runs again (a loop) while its last span is open.
-            self._leaks.add(Leak(site.index, False, call.node, rebound=True))
-        if state.pending:
-            # Order checks waiting for the previous span of this start are moot: a
-            # later end of this site ends the new span, not that one.
-            state = state._replace(
-                pending=frozenset(p for p in state.pending if p[2] != site.index)
-            )
-        # Start order as ranks 1..n, so that loops reach a fixpoint.
-        others = sorted((f.seq, i) for i, f in state.spans if i != site.index)
-        spans = {i: _with_seq(state.span(i), rank) for rank, (_, i) in enumerate(others, 1)}
-        spans[site.index] = SpanFact(OPEN, None, parent, root, len(others) + 1)
-        return state._replace(spans=tuple(sorted(spans.items())), seq=len(others) + 1)
+            self._leak(site.index, False, call.node, state, rebound=True)
+        state = self._settled(state, site.index)
+        # Start order as ranks 1..n, so that loops reach a fixpoint. Order checks that
+        # waited for the previous span of this start are moot: the new span started
+        # after every earlier end (its rank is above every mark).
+        return state.started(site.index, SpanFact(OPEN, None, parent, root, 0))
 
     def _check_same_trace(
         self,
@@ -974,9 +1182,10 @@ class ScopeAnalysis:
 
     def _maybe_ended(self, state: State, which: object) -> State:
         """An end whose target is not known: every span it may end is excused."""
-        for site, fact in state.spans:
+        for site, fact in list(state.spans.items()):
             if fact.status == OPEN and which(fact):  # type: ignore[operator]
-                state = state.with_span(site, _with_status(fact, HANDED, None))
+                handed = _with_status(fact, HANDED, None, len(state.spans))
+                state = self._settled(state.with_span(site, handed), site)
         return state
 
     def end_site(
@@ -989,29 +1198,87 @@ class ScopeAnalysis:
         if fact.status == ENDED:
             self._double.add((node, site, fact.end_node))
             return state
-        # Order violations waiting for this span to end become real now.
-        pending = state.pending
-        if pending:
-            for code, end_node, waiting, ended in pending:
-                if waiting == site:
-                    self._order.add(OrderViolation(code, end_node, ended, site))
-            pending = frozenset(p for p in pending if p[2] != site)
-        is_root = fact.root == site
-        new_pending = set(pending)
-        for other, other_fact in state.spans:
-            if other == site or other_fact.status != OPEN:
-                continue
-            if self._descends(other, site, state) or (is_root and other_fact.root == site):
-                new_pending.add(("TLC105", node, other, site))
-            elif (
-                other_fact.root == fact.root
-                and fact.root != -1
-                and other_fact.seq > fact.seq
-                and not self._descends(site, other, state)
+        self._order_checks(site, fact, state)
+        ended = _with_status(fact, ENDED, node, len(state.spans))
+        return self._settled(state.with_span(site, ended), site)
+
+    def _order_checks(self, site: int, fact: SpanFact, state: State) -> None:
+        """TLC105/TLC106 at the end of ``site``: spans ended earlier on this path while it
+        was open (its ancestors, its trace's root, spans of its trace started before it).
+
+        Each ended span carries its ``mark`` (how many spans had started when it ended),
+        so the check looks only at this span's ancestors instead of keeping, per path,
+        every (ended, still open) pair. Only the nearest ``MAX_ANCESTORS`` ancestors
+        are looked at (and the trace's root, always): spans nested deeper than that
+        in one function are generated code, and a walk to the top for every end
+        would make a chain of n spans cost n squared.
+        """
+        seq = fact.seq
+
+        def was_open_at(ended: SpanFact) -> bool:
+            return seq <= ended.mark and (
+                fact.status == OPEN or (fact.status == HANDED and fact.mark > ended.mark)
+            )
+
+        spans = state.spans
+        ancestors: set[int] = set()
+        current = fact.parent
+        while (
+            current != -1
+            and current != site
+            and current not in ancestors
+            and len(ancestors) < MAX_ANCESTORS
+        ):
+            ancestors.add(current)
+            above = spans.get(current)
+            if above is None:
+                break
+            if above.status == ENDED and above.end_node is not None and was_open_at(above):
+                self._note_order("TLC105", above.end_node, current, site)
+            current = above.parent
+        root = fact.root
+        if root != -1 and root != site and root not in ancestors:
+            above = spans.get(root)
+            if (
+                above is not None
+                and above.root == root
+                and above.status == ENDED
+                and above.end_node is not None
+                and was_open_at(above)
             ):
-                new_pending.add(("TLC106", node, other, site))
-        state = state.with_span(site, _with_status(fact, ENDED, node))
-        return state._replace(pending=frozenset(new_pending))
+                self._note_order("TLC105", above.end_node, root, site)
+                ancestors.add(root)
+        if root == -1 or not self.lifo:
+            return
+        # TLC106: a span of the same trace, started before this one, ended while this
+        # one was open (ancestors aside: that is TLC105).
+        for other, other_fact in spans.items():
+            if (
+                other_fact.status == ENDED
+                and other_fact.root == root
+                and other_fact.seq < seq
+                and other != site
+                and other not in ancestors
+                and other_fact.end_node is not None
+                and was_open_at(other_fact)
+                and not self._descends(other, site, state)
+            ):
+                self._note_order("TLC106", other_fact.end_node, other, site)
+
+    def _note_order(
+        self,
+        code: str,
+        end_node: cst.CSTNode,
+        ended: int,
+        still_open: int,
+        started_after: bool = False,
+    ) -> None:
+        """Keep, per end call and code, the violation the report shows (the first by
+        (open site, ended site)): one end call may have many still-open spans."""
+        key = (code, end_node)
+        known = self._order.get(key)
+        if known is None or (still_open, ended) < (known.open_site, known.ended_site):
+            self._order[key] = OrderViolation(code, end_node, ended, still_open, started_after)
 
     def _descends(self, child: int, ancestor: int, state: State) -> bool:
         seen = set()
@@ -1030,7 +1297,8 @@ class ScopeAnalysis:
         for site in sites:
             fact = state.span(site)
             if fact is not None and fact.status == OPEN:
-                state = state.with_span(site, _with_status(fact, HANDED, None))
+                handed = _with_status(fact, HANDED, None, len(state.spans))
+                state = self._settled(state.with_span(site, handed), site)
         return state
 
     def is_owned(self, site: int) -> bool:
@@ -1096,13 +1364,18 @@ class ScopeAnalysis:
         if old is not None and old[0] == "span" and (value is None or value != old):
             site = old[1]
             fact = state.span(site)
-            others = any(v[0] == "span" and v[1] == site for k, v in state.vars if k != name)
+            others = any(
+                v[0] == "span" and v[1] == site for k, v in state.vars.items() if k != name
+            )
             if fact is not None and fact.status == OPEN and not others:
                 new_site = value[1] if value is not None and value[0] == "span" else None
                 if new_site != site:
                     if self._accountable(site):
-                        self._leaks.add(Leak(site, False, node, rebound=True))
-                    state = state.with_span(site, _with_status(fact, HANDED, None))
+                        self._leak(site, False, node, state, rebound=True)
+                    state = self._settled(
+                        state.with_span(site, _with_status(fact, HANDED, None, len(state.spans))),
+                        site,
+                    )
         return state.with_var(name, value)
 
     def value_of(self, value: cst.BaseExpression, state: State) -> VarValue | None:
@@ -1268,6 +1541,13 @@ class ScopeAnalysis:
         return None
 
 
+def _with_status(
+    fact: SpanFact, status: str, end_node: cst.CSTNode | None, mark: int = 0
+) -> SpanFact:
+    """``mark``: the number of spans started on the path when the status changed."""
+    return SpanFact(status, end_node, fact.parent, fact.root, fact.seq, mark)
+
+
 def _condition_key(expr: cst.BaseExpression) -> str | None:
     """``?flag`` or ``?config.log_traces`` for a name or attribute chain, else None."""
     parts: list[str] = []
@@ -1318,8 +1598,28 @@ def _id_may_be_none(value: VarValue) -> bool:
     return value[0] == "id" and value[2] == "parent_id"
 
 
-def _with_status(fact: SpanFact, status: str, end_node: cst.CSTNode | None) -> SpanFact:
-    return SpanFact(status, end_node, fact.parent, fact.root, fact.seq)
+_HANDLER_EXITS = (
+    ("normal", "falls"),
+    ("returns", "returns"),
+    ("continues", "continues"),
+    ("breaks", "breaks"),
+    ("raises", "raises"),
+)
+
+
+def _caught_key(site: int) -> str:
+    """The pseudo-name under which a path remembers that a handler caught an exception
+    while span ``site`` was open (not a Python name, so it never meets a real one)."""
+    return f"!caught:{site}"
+
+
+def _mark_how(state: State, handler: cst.CSTNode, how: str) -> State:
+    for site in list(state.open_sites()):  # marks are kept for open spans only
+        key = _caught_key(site)
+        value = state.var(key)
+        if value is not None and value[1] is handler and value[2] is None:
+            state = state.with_var(key, ("caught", handler, how))
+    return state
 
 
 def is_fluent_start(ctx: FileContext, expr: cst.BaseExpression, scope: Scope) -> bool:
@@ -1357,11 +1657,6 @@ def _traced_functions(ctx: FileContext) -> frozenset[str]:
         )
         ctx.cache["traced-functions"] = cached
     return cached  # type: ignore[return-value]
-
-
-def _with_seq(fact: SpanFact | None, seq: int) -> SpanFact:
-    assert fact is not None
-    return SpanFact(fact.status, fact.end_node, fact.parent, fact.root, seq)
 
 
 def _is_none_literal(expr: cst.BaseExpression | None) -> bool:

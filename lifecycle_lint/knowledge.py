@@ -246,16 +246,17 @@ class Knowledge:
     def body_may_raise(self, node: cst.FunctionDef) -> bool:
         """Whether a function's body may raise: a minimal local predicate.
 
-        The exception model (issue 10) replaces this at merge: it is the one place
-        summaries ask. Here: any ``raise``/``assert``/``await``/``yield``/``with``, any
-        ``for`` over something other than ``range`` or a literal, and any call that
+        The one place summaries ask; ``for`` steps are judged by the exception model
+        (lifecycle_lint.exception_model), and a call the model excuses in the caller is
+        excused there too (flow.py asks both). Here: any ``raise``, ``assert``,
+        ``await``, ``yield`` or ``with``, a ``for`` step the model suspects, and any call that
         is not a lifecycle call (or in one's arguments), a span's own method on a
         parameter, a logging call, or a summarised function that does not raise. The
         builtins the flow analysis excuses between a start and its end (``dict(x)``,
         ``str(x)``: they fail only on ill-typed arguments) count as raising here: a
         helper's arguments are whatever its callers pass.
         """
-        from lifecycle_lint.flow import _safe_iteration
+        from lifecycle_lint import exception_model
 
         scope = self.ctx.index.scopes.get(node)
         if scope is None:
@@ -264,7 +265,9 @@ class Knowledge:
         for inner in own_nodes(node):
             if isinstance(inner, (cst.Raise, cst.Assert, cst.Await, cst.Yield, cst.With)):
                 return True
-            if isinstance(inner, cst.For) and not _safe_iteration(inner.iter):
+            if isinstance(inner, cst.For) and exception_model.iteration_may_raise(
+                inner.iter, self.ctx
+            ):
                 return True
             if not isinstance(inner, cst.Call):
                 continue
@@ -333,11 +336,18 @@ def _last_name(expr: cst.BaseExpression) -> str:
     return expr.value if isinstance(expr, cst.Name) else ""
 
 
+_LOGGING_METHODS = frozenset(
+    {"debug", "info", "warning", "warn", "error", "exception", "critical", "log"}
+)
+_LOGGER_NAMES = frozenset({"logging", "logger", "_logger", "log", "_log", "LOGGER", "LOG"})
+
+
 def _quiet(call: cst.Call) -> bool:
     """A logging call (``logger.debug(...)``): handlers report their own errors."""
-    from lifecycle_lint.flow import _never_raises
-
-    return isinstance(call.func, cst.Attribute) and _never_raises(call)
+    func = call.func
+    if not isinstance(func, cst.Attribute) or func.attr.value not in _LOGGING_METHODS:
+        return False
+    return _last_name(func.value) in _LOGGER_NAMES
 
 
 def _decorator(decorator: cst.Decorator) -> str | None:

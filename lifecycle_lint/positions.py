@@ -12,6 +12,7 @@ whole-module pass, so the result is always libcst's own.
 from __future__ import annotations
 
 import ast
+from collections.abc import Sequence
 
 import libcst as cst
 from libcst.metadata import CodePosition, CodeRange, MetadataWrapper, PositionProvider
@@ -33,7 +34,9 @@ def whole_module_positions(module: cst.Module) -> dict[cst.CSTNode, CodeRange]:
         return dict(wrapper.resolve(PositionProvider))
 
 
-def _generate(module: cst.Module, node: cst.CSTNode) -> dict[cst.CSTNode, CodeRange]:
+def _generate(
+    module: cst.Module, node: cst.CSTNode, indents: list[str] | None = None
+) -> dict[cst.CSTNode, CodeRange]:
     from libcst.metadata.position_provider import PositionProvidingCodegenState
 
     provider = PositionProvider()
@@ -42,6 +45,9 @@ def _generate(module: cst.Module, node: cst.CSTNode) -> dict[cst.CSTNode, CodeRa
         default_newline=module.default_newline,
         provider=provider,
     )
+    # A statement inside blocks is generated with its blocks' indentation, so that its
+    # columns (continuation lines included) are the file's.
+    state.indent_tokens.extend(indents or ())
     node._codegen(state)
     computed = provider._computed
     if not computed:
@@ -70,6 +76,12 @@ class Positions:
         if node is self.module:
             lines = line_count(self.text or self.module.code)
             return CodeRange(CodePosition(1, 0), CodePosition(max(lines, 1), 0))
+        line = self._inner_line(node)
+        if line is not None and not self._whole and id(line) not in self._done:
+            self._add_inner(line)
+            found = self._known.get(node)
+            if found is not None:
+                return found
         statement = self._top_level_statement(node)
         if statement is not None and not self._whole and id(statement) not in self._done:
             self._add_statement(statement)
@@ -87,6 +99,99 @@ class Positions:
             current = parent
             parent = self.parents.get(current)
         return current if parent is self.module else None
+
+    def _inner_line(self, node: cst.CSTNode) -> cst.SimpleStatementLine | None:
+        """The statement line holding ``node`` when it is inside a block (a function's
+        body, say): generating it alone costs one line, not the whole function."""
+        current: cst.CSTNode | None = node
+        while current is not None and not isinstance(current, cst.SimpleStatementLine):
+            current = self.parents.get(current)
+        if current is None or self.parents.get(current) is self.module:
+            return None
+        return current
+
+    def _add_inner(self, line: cst.SimpleStatementLine) -> None:
+        """Positions of the nodes of one statement line inside blocks: its first line is
+        found by walking the standard parser's tree along the same path."""
+        self._done.add(id(line))
+        placed = self._inner_first_line(line)
+        if placed is None:
+            return
+        first_line, indents = placed
+        try:
+            local = _generate(self.module, line, indents)
+        except (ImportError, AttributeError, TypeError):
+            return
+        shift = first_line - local[line].start.line
+        for node, where in local.items():
+            self._known[node] = CodeRange(
+                CodePosition(where.start.line + shift, where.start.column),
+                CodePosition(where.end.line + shift, where.end.column),
+            )
+
+    def _inner_first_line(self, line: cst.SimpleStatementLine) -> tuple[int, list[str]] | None:
+        """The line of ``line``'s first statement (from ``ast``), and the indentation of
+        its blocks; ``None`` where the two trees do not line up (then the caller falls
+        back to generating the whole top-level statement)."""
+        path: list[cst.CSTNode] = [line]
+        current = self.parents.get(line)
+        while current is not None and current is not self.module:
+            path.append(current)
+            current = self.parents.get(current)
+        if current is None or self.text is None:
+            return None
+        path.reverse()  # top-level statement first
+        tree = self._ast_tree()
+        if tree is None:
+            return None
+        indents: list[str] = []
+        statements: list[ast.stmt] = tree.body
+        siblings: Sequence[cst.CSTNode] = self.module.body
+        found: ast.stmt | None = None
+        for position, node in enumerate(path):
+            if not isinstance(node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+                continue
+            index = self._ast_indices(siblings).get(id(node))
+            if index is None or index >= len(statements):
+                return None
+            found = statements[index]
+            if node is line:
+                break
+            block = _block_of(path, position)
+            if block is None:
+                return None
+            lists = _ast_block(found, node, block)
+            if lists is None:
+                return None
+            statements, siblings = lists
+            indents.append(self.module.default_indent if block.indent is None else block.indent)
+        if found is None:
+            return None
+        return found.lineno, indents
+
+    def _ast_indices(self, siblings: Sequence[cst.CSTNode]) -> dict[int, int]:
+        """Index in the ``ast`` statement list of each libcst statement of one block
+        (a line ``a; b`` is two ``ast`` statements), computed once per block."""
+        cache: dict[int, tuple[Sequence[cst.CSTNode], dict[int, int]]] = self.__dict__.setdefault(
+            "_indices", {}
+        )
+        known = cache.get(id(siblings))
+        if known is None:
+            indices: dict[int, int] = {}
+            index = 0
+            for sibling in siblings:
+                indices[id(sibling)] = index
+                index += len(sibling.body) if isinstance(sibling, cst.SimpleStatementLine) else 1
+            known = cache[id(siblings)] = (siblings, indices)
+        return known[1]
+
+    def _ast_tree(self) -> ast.Module | None:
+        if not hasattr(self, "_tree"):
+            try:
+                self._tree: ast.Module | None = ast.parse(self.text or "")
+            except (SyntaxError, ValueError, RecursionError, MemoryError):
+                self._tree = None
+        return self._tree
 
     def _add_statement(self, statement: cst.CSTNode) -> None:
         self._done.add(id(statement))
@@ -127,3 +232,53 @@ class Positions:
             if index != len(statements):
                 self._statement_lines = {}  # the parsers disagree: use the whole-module pass
         return self._statement_lines
+
+
+def _block_of(path: list[cst.CSTNode], position: int) -> cst.IndentedBlock | None:
+    """The indented block below ``path[position]`` that the path goes through."""
+    for node in path[position + 1 :]:
+        if isinstance(node, cst.IndentedBlock):
+            return node
+        if isinstance(node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+            return None
+    return None
+
+
+def _ast_block(
+    found: ast.stmt, node: cst.CSTNode, block: cst.IndentedBlock
+) -> tuple[list[ast.stmt], Sequence[cst.CSTNode]] | None:
+    """The ``ast`` statements that correspond to ``block`` (a block of ``node``)."""
+    pairs: list[tuple[object, object]] = []
+    if isinstance(node, cst.If) and isinstance(found, ast.If):
+        pairs.append((node.body, found.body))
+        orelse = node.orelse
+        if isinstance(orelse, cst.Else):
+            pairs.append((orelse.body, found.orelse))
+    elif isinstance(node, (cst.For, cst.While)) and isinstance(
+        found, (ast.For, ast.AsyncFor, ast.While)
+    ):
+        pairs.append((node.body, found.body))
+        if node.orelse is not None:
+            pairs.append((node.orelse.body, found.orelse))
+    elif isinstance(node, (cst.Try, cst.TryStar)) and isinstance(
+        found, (ast.Try, getattr(ast, "TryStar", ast.Try))
+    ):
+        pairs.append((node.body, found.body))
+        for handler, ast_handler in zip(node.handlers, found.handlers, strict=False):
+            pairs.append((handler.body, ast_handler.body))
+        if node.orelse is not None:
+            pairs.append((node.orelse.body, found.orelse))
+        if node.finalbody is not None:
+            pairs.append((node.finalbody.body, found.finalbody))
+    elif isinstance(node, (cst.With, cst.FunctionDef, cst.ClassDef)) and isinstance(
+        found,
+        (ast.With, ast.AsyncWith, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef),
+    ):
+        pairs.append((node.body, found.body))
+    elif isinstance(node, cst.Match) and isinstance(found, ast.Match):
+        for case, ast_case in zip(node.cases, found.cases, strict=False):
+            pairs.append((case.body, ast_case.body))
+    for cst_block, statements in pairs:
+        if cst_block is block:
+            return statements, block.body  # type: ignore[return-value]
+    return None

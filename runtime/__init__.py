@@ -3,12 +3,17 @@
 ``TraceClient`` has ``MlflowClient``'s four tracing methods (same parameter names
 and positions) and enforces the lifecycle contract of RULES.md while the code runs.
 Importing this package imports neither mlflow nor libcst.
+
+``guard()`` checks the process's own ``MlflowClient`` and ``mlflow.start_span_no_context``
+calls in place (it imports mlflow); ``report()`` returns what it saw.
 """
 
 from .backends import Backend, InMemoryBackend, JsonlBackend, MlflowBackend, read_jsonl
 from .client import TraceClient, TraceNotFinishedError
 from .errors import (
     AlreadyEndedError,
+    BackendError,
+    BackendWarning,
     ClosedParentError,
     CrossTraceError,
     InvalidStatusError,
@@ -21,13 +26,17 @@ from .errors import (
     UnknownSpanError,
     UnknownTraceError,
 )
+from .guard import Guard, Violation, active_guard, guard, guarded, report, unguard
 from .model import Span, Trace
 
 __all__ = [
     "AlreadyEndedError",
     "Backend",
+    "BackendError",
+    "BackendWarning",
     "ClosedParentError",
     "CrossTraceError",
+    "Guard",
     "InMemoryBackend",
     "InvalidStatusError",
     "JsonlBackend",
@@ -44,5 +53,11 @@ __all__ = [
     "TraceNotFinishedError",
     "UnknownSpanError",
     "UnknownTraceError",
+    "Violation",
+    "active_guard",
+    "guard",
+    "guarded",
     "read_jsonl",
+    "report",
+    "unguard",
 ]

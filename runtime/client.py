@@ -1,7 +1,10 @@
 """``TraceClient``: MlflowClient's four tracing methods, with the lifecycle contract enforced.
 
-Every call runs, under the state core's one lock: check (read only) -> backend hook ->
-apply. A refused call, or one whose backend raised, changes nothing.
+Every call checks its arguments (before the lock), then runs, under the state core's one
+lock: check (read only) -> backend hook -> apply. A refused call changes nothing. A backend
+that fails a start refuses it (nothing changes); a backend that fails to record an end does
+not undo the end: the trace is pinned in memory and the failure reported once
+(:class:`BackendWarning`).
 """
 
 from __future__ import annotations
@@ -15,10 +18,20 @@ from typing import Any
 from .backends import Backend, InMemoryBackend
 from .core import LifecycleState, normalize_status
 from .errors import (
+    BackendError,
+    BackendWarning,
     InvalidStatusError,
     LeakError,
     LifecycleError,
     LifecycleWarning,
+)
+from .inputs import (
+    check_end_after_start,
+    check_mapping,
+    check_name,
+    check_time_ns,
+    quote,
+    type_name,
 )
 from .mlflow_facts import (
     DEFAULT_SPAN_TYPE,
@@ -87,7 +100,7 @@ def _describe_leaks(spans: list[Span]) -> str:
         by_trace.setdefault(s.trace_id, []).append(s)
     parts = []
     for tid, ss in by_trace.items():
-        listed = ", ".join(f"{s.name!r} ({s.span_id})" for s in ss[:10])
+        listed = ", ".join(f"{quote(s.name)} ({s.span_id})" for s in ss[:10])
         more = f" and {len(ss) - 10} more" if len(ss) > 10 else ""
         parts.append(f"trace {tid}: {listed}{more}")
     return f"{len(spans)} span(s) still open in {len(by_trace)} trace(s): " + "; ".join(parts)
@@ -116,7 +129,9 @@ class TraceClient:
         max_finished_traces: int = DEFAULT_MAX_FINISHED_TRACES,
     ) -> None:
         if on_violation not in VIOLATION_MODES:
-            raise ValueError(f"on_violation must be one of {VIOLATION_MODES}, not {on_violation!r}")
+            raise ValueError(
+                f"on_violation must be one of {VIOLATION_MODES}, not {quote(on_violation)}"
+            )
         self._core = LifecycleState(policy, max_open_traces, max_finished_traces)
         self._backend: Backend = InMemoryBackend() if backend is None else backend
         self._forward = self._backend.forwards_starts
@@ -158,6 +173,14 @@ class TraceClient:
         links: Any = None,
     ) -> Span:
         """Start a trace; returns its root span."""
+        if name.__class__ is not str:
+            name = check_name("start_trace", name)
+        if start_time_ns is not None:
+            start_time_ns = check_time_ns("start_trace", "start_time_ns", start_time_ns)
+        if attributes is not None and attributes.__class__ is not dict:
+            attributes = check_mapping("start_trace", "attributes", attributes)
+        if tags is not None and tags.__class__ is not dict:
+            tags = check_mapping("start_trace", "tags", tags)
         core = self._core
         with core.lock:
             tid = sid = None
@@ -174,6 +197,17 @@ class TraceClient:
                     run_id,
                     links,
                 )
+                if (
+                    tid.__class__ is not str
+                    or sid.__class__ is not str
+                    or (t0 is not None and t0.__class__ is not int)
+                    or not (tid and sid)
+                    or tid in core.open_traces
+                    or tid in core.done_traces
+                    or tid in core.unsaved
+                    or sid in core.spans
+                ):
+                    self._check_started("start_trace", tid, sid, t0)
             root, evicted = core.add_trace(
                 name,
                 tid,
@@ -190,7 +224,7 @@ class TraceClient:
         for old in evicted:
             self._warn(
                 LifecycleWarning(
-                    f"open trace {old.trace_id} ({old.root.name!r}) evicted from the "
+                    f"open trace {old.trace_id} ({quote(old.root.name)}) evicted from the "
                     f"open-trace table (limit {core.max_open_traces}): never ended; "
                     + _describe_leaks(list(old.open.values())),
                     "TLC102",
@@ -214,6 +248,12 @@ class TraceClient:
         """Start a child span of ``parent_id`` in trace ``trace_id``."""
         if request_id is not None or trace_id is _MISSING:
             trace_id = _resolve_trace_id("start_span", trace_id, request_id)
+        if name.__class__ is not str:
+            name = check_name("start_span", name)
+        if start_time_ns is not None:
+            start_time_ns = check_time_ns("start_span", "start_time_ns", start_time_ns)
+        if attributes is not None and attributes.__class__ is not dict:
+            attributes = check_mapping("start_span", "attributes", attributes)
         core = self._core
         with core.lock:
             trace, parent, err, ok = core.check_start_span(name, trace_id, parent_id)
@@ -233,6 +273,13 @@ class TraceClient:
                     start_time_ns,
                     links,
                 )
+                if (
+                    sid.__class__ is not str
+                    or (t0 is not None and t0.__class__ is not int)
+                    or not sid
+                    or sid in core.spans
+                ):
+                    self._check_started("start_span", trace.trace_id, sid, t0)
             span = core.add_span(trace, parent, name, sid, span_type, inputs, attributes, t0, links)
         if err is not None:
             self._warn(err)
@@ -254,6 +301,10 @@ class TraceClient:
             trace_id = _resolve_trace_id("end_span", trace_id, request_id)
         if span_id is _MISSING:
             raise TypeError("end_span() missing required argument: 'span_id'")
+        if end_time_ns is not None:
+            end_time_ns = check_time_ns("end_span", "end_time_ns", end_time_ns)
+        if attributes is not None and attributes.__class__ is not dict:
+            attributes = check_mapping("end_span", "attributes", attributes)
         if status.__class__ is str and status in _VALID_STATUSES:
             description = ""
         else:
@@ -269,13 +320,16 @@ class TraceClient:
                     raise err
                 if not ok:
                     span = None  # MLflow ignores it
+            failed = None
             if span is not None:
                 assert trace is not None  # a span was found, so was its trace
-                self._end(
+                failed = self._end(
                     trace, span, "end_span", outputs, attributes, status, description, end_time_ns
                 )
         if err is not None:
             self._warn(err)
+        if failed is not None:
+            warnings.warn(failed, stacklevel=2)
 
     def end_trace(
         self,
@@ -290,6 +344,10 @@ class TraceClient:
         """End a trace (its root span). Every other span of it must have ended."""
         if request_id is not None or trace_id is _MISSING:
             trace_id = _resolve_trace_id("end_trace", trace_id, request_id)
+        if end_time_ns is not None:
+            end_time_ns = check_time_ns("end_trace", "end_time_ns", end_time_ns)
+        if attributes is not None and attributes.__class__ is not dict:
+            attributes = check_mapping("end_trace", "attributes", attributes)
         if status.__class__ is str and status in _VALID_STATUSES:
             description = ""
         else:
@@ -305,8 +363,9 @@ class TraceClient:
                     raise err
                 if not ok:
                     trace = None
+            failed = None
             if trace is not None:
-                self._end(
+                failed = self._end(
                     trace,
                     trace.root,
                     "end_trace",
@@ -318,6 +377,8 @@ class TraceClient:
                 )
         if err is not None:
             self._warn(err)
+        if failed is not None:
+            warnings.warn(failed, stacklevel=2)
 
     def _end(
         self,
@@ -329,17 +390,81 @@ class TraceClient:
         status: str,
         description: str,
         end_time_ns: int | None,
-    ) -> None:
-        """Backend hook, then the change (caller holds the lock, the call was checked)."""
+    ) -> BackendWarning | None:
+        """Backend hook, then the change (caller holds the lock, the call was checked; an
+        end time before the span's start is refused here, before anything changes).
+
+        The call is valid, so the change is applied even when the backend fails (it would
+        otherwise stay open for good, and its trace be reported as a leak): the trace is
+        pinned in memory instead and the warning returned, for the caller to emit after
+        releasing the lock (once per trace)."""
         if status == "UNSET":  # as MLflow's span.end(): an ended span is OK unless ERROR
             status = ENDED_UNSET_STATUS
         if end_time_ns is None:
             end_time_ns = _now()
+        elif end_time_ns < span.start_time_ns:  # refused: nothing changed yet
+            what = (
+                f"span {quote(span.name)}"
+                if method == "end_span"
+                else f"trace {trace.trace_id} ({quote(span.name)})"
+            )
+            check_end_after_start(method, end_time_ns, span.start_time_ns, what)
         backend = self._backend
-        if backend.hooks_ends:  # may raise: nothing changed yet
-            backend.end(trace, span, method, outputs, attributes, status, description, end_time_ns)
+        failure: Exception | None = None
+        if backend.hooks_ends:
+            try:
+                backend.end(
+                    trace, span, method, outputs, attributes, status, description, end_time_ns
+                )
+            except Exception as exc:  # noqa: BLE001 - reported, never corrupts the state
+                failure = exc
         if self._core.end(trace, span, outputs, attributes, status, description, end_time_ns):
-            backend.trace_finished(trace)
+            try:
+                backend.trace_finished(trace)
+            except Exception as exc:  # noqa: BLE001 - reported, never corrupts the state
+                return self._backend_failed(trace, method, failure or exc)
+            except BaseException:  # KeyboardInterrupt while writing: keep the trace
+                self._core.keep_unsaved(trace)
+                raise
+        return None if failure is None else self._backend_failed(trace, method, failure)
+
+    def _backend_failed(self, trace: Trace, method: str, exc: Exception) -> BackendWarning | None:
+        if not self._core.keep_unsaved(trace):
+            return None  # reported already
+        try:
+            text = str(exc)
+        except Exception:  # noqa: BLE001
+            text = "<unprintable>"
+        if len(text) > 300:
+            text = text[:300] + "..."
+        return BackendWarning(
+            f"{type(self._backend).__name__} failed to record trace {trace.trace_id} "
+            f"({quote(trace.root.name)}) at {method}: {type_name(exc)}: {text}. The "
+            f"{method} was applied and the trace is kept in memory: "
+            f"get_trace({trace.trace_id!r}), unsaved_traces()",
+            trace.trace_id,
+            exc,
+        )
+
+    def _check_started(self, method: str, trace_id: Any, span_id: Any, start_time_ns: Any) -> None:
+        """A forwarding backend's answer must be new non-empty string IDs and an int (or
+        ``None``) start time; the callers test the common case inline. Raises: nothing
+        changed yet."""
+        core = self._core
+        problem = ""
+        if method == "start_trace" and (
+            type(trace_id) is not str or not trace_id or core.find_trace(trace_id) is not None
+        ):
+            problem = f"trace ID {quote(trace_id)} (not a new non-empty str)"
+        elif type(span_id) is not str or not span_id or span_id in core.spans:
+            problem = f"span ID {quote(span_id)} (not a new non-empty str)"
+        elif start_time_ns is not None and type(start_time_ns) is not int:
+            problem = f"start time {quote(start_time_ns)} (not an int or None)"
+        if problem:
+            raise BackendError(
+                f"{method}: backend {type(self._backend).__name__} returned {problem}; "
+                "nothing was started"
+            )
 
     def _bad_status(self, err: InvalidStatusError) -> None:
         if self._raise:
@@ -352,9 +477,10 @@ class TraceClient:
         """A finished trace: its spans (start order) with parent links, statuses, times."""
         core = self._core
         with core.lock:
-            trace = core.find_trace(trace_id)
-            if trace is None:
-                trace = self._backend.get_trace(trace_id)
+            trace = None
+            if isinstance(trace_id, str):  # any other ID is unknown (as in the other calls)
+                key = str.__str__(trace_id)  # a plain str: a subclass's hooks never run
+                trace = core.find_trace(key) or self._backend.get_trace(key)
             if trace is None:
                 raise core._unknown_trace(trace_id, None)
             if trace.state is FINISHED:
@@ -362,9 +488,22 @@ class TraceClient:
             if trace.state is EVICTED:
                 raise core._unknown_trace(trace_id, trace)
             raise TraceNotFinishedError(
-                f"trace {trace_id!r} ({trace.root.name!r}) has not ended: "
+                f"trace {quote(trace_id)} ({quote(trace.root.name)}) has not ended: "
                 + _describe_leaks(list(trace.open.values()))
             )
+
+    def unsaved_traces(self, release: bool = False) -> list[Trace]:
+        """Traces a backend failed to record (oldest first), kept in memory since, each
+        reported once with a :class:`BackendWarning`; a finished one is also served by
+        :meth:`get_trace`. ``release=True`` hands them over: the client stops pinning them
+        (it then remembers them as any finished trace, within ``max_finished_traces``)."""
+        core = self._core
+        with core.lock:
+            traces = list(core.unsaved.values())
+            if release:
+                for t in traces:
+                    core.saved(t)
+            return traces
 
     def open_spans(self) -> list[Span]:
         """Every span still open, in all traces (oldest trace first, start order)."""

@@ -6,11 +6,15 @@ under :attr:`LifecycleState.lock`:
 1. ``check_*``: read-only validation. It returns the violation (an unraised
    :class:`~lifecycle_runtime.errors.LifecycleError`) or ``None``, and whether the
    call could still go ahead the way real MLflow would (warn mode).
-2. the backend hook (forwarding to MLflow, writing a JSON line); if it raises,
-   nothing has changed yet (:func:`plan_end` shows a hook what an end will change).
-3. ``add_trace``, ``add_span``, ``end``: the only methods that change state.
+2. the backend hook (forwarding to MLflow); if a start's hook raises, nothing has
+   changed yet (:func:`plan_end` shows an end's hook what the end will change; an end
+   is valid, so the client applies it even when its hook fails, see ``keep_unsaved``).
+3. ``add_trace``, ``add_span``, ``end`` (and ``keep_unsaved``/``saved``, which pin a
+   trace a backend failed to record): the only methods that change state. They read
+   their arguments before changing anything.
 
-So a refused call, or one whose backend failed, leaves the state exactly as it was.
+So a refused call leaves the state exactly as it was; a backend failure never leaves it
+half-changed.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from .errors import (
     UnknownSpanError,
     UnknownTraceError,
 )
+from .inputs import quote, type_name
 from .mlflow_facts import (
     SPAN_ID_HEX_DIGITS,
     TRACE_ID_HEX_DIGITS,
@@ -56,36 +61,62 @@ _TRACE_FMT = f"{TRACE_ID_PREFIX}%0{TRACE_ID_HEX_DIGITS}x"
 _ZERO_SPAN_ID = "0" * SPAN_ID_HEX_DIGITS
 _now = time.time_ns
 _STATUS_FIX = {s.lower(): s for s in VALID_STATUSES}
+_CANONICAL = {s: s for s in VALID_STATUSES}
+# Generated trace IDs carry a 32-bit tag (the low 8 hex digits: the 32 bits above them XOR a
+# random per-client salt), so that an ID this client generated and has since forgotten can be
+# told from a foreign one (which passes by chance once in 2**32) at no memory cost.
+_TAG_BITS = 32
+_TAG_MASK = (1 << _TAG_BITS) - 1
+_HEX_DIGITS = frozenset("0123456789abcdef")
 
 
 def normalize_status(status: Any) -> tuple[str, str] | InvalidStatusError:
     """``(status, description)`` from a string, an MLflow ``SpanStatus`` or a
     ``SpanStatusCode`` (duck-typed: mlflow is never imported), else the error."""
+    extra = ""
     if type(status) is str:
         if status in VALID_STATUSES:
             return status, ""
+        hint = _STATUS_FIX.get(status.lower()) if len(status) < 10 else None
+        if hint:
+            extra = f" (did you mean {hint!r}?)"
     else:
-        description = ""
-        code = status
-        if hasattr(status, "status_code"):  # SpanStatus(status_code, description)
-            code = status.status_code
-            description = getattr(status, "description", "") or ""
-        value = getattr(code, "value", code)  # SpanStatusCode (a str Enum)
-        if isinstance(value, str) and value in VALID_STATUSES:
-            return value, str(description)
-        name = getattr(code, "name", None)
-        if isinstance(name, str) and name in VALID_STATUSES:
-            return name, str(description)
-    hint = _STATUS_FIX.get(status.lower()) if isinstance(status, str) else None
-    extra = f" (did you mean {hint!r}?)" if hint else ""
+        try:
+            description = ""
+            code = status
+            if hasattr(status, "status_code"):  # SpanStatus(status_code, description)
+                code = status.status_code
+                description = getattr(status, "description", "") or ""
+            value = getattr(code, "value", code)  # SpanStatusCode (a str Enum)
+            canonical = _CANONICAL.get(value) if isinstance(value, str) else None
+            if canonical is None:
+                name = getattr(code, "name", None)
+                canonical = _CANONICAL.get(name) if isinstance(name, str) else None
+            if canonical is not None:
+                return canonical, str(description)
+        except Exception as exc:  # noqa: BLE001 - a hostile object: refused, never leaked
+            extra = f" (reading it raised {type(exc).__name__})"
     return InvalidStatusError(
-        f"invalid status {status!r}: use 'OK', 'ERROR' or 'UNSET' (case matters), "
+        f"invalid status {quote(status)}: use 'OK', 'ERROR' or 'UNSET' (case matters), "
         f"an MLflow SpanStatus or SpanStatusCode{extra}"
     )
 
 
 def _describe(span: Span) -> str:
-    return f"{span.name!r} ({span.span_id})"
+    return f"{quote(span.name)} ({span.span_id})"
+
+
+def _id_hint(value: Any) -> str:
+    """Why an ID that is not a known one may be wrong in itself (error messages only)."""
+    if isinstance(value, str):
+        return ""
+    hint = f" (type {type_name(value)}, not str"
+    if getattr(type(value), "__hash__", None) is not None:
+        try:
+            hash(value)
+        except Exception as exc:  # noqa: BLE001 - the ID's own __hash__ failed
+            hint += f"; its __hash__ raised {type(exc).__name__}"
+    return hint + ")"
 
 
 class EndPlan(NamedTuple):
@@ -169,9 +200,10 @@ class LifecycleState:
         max_finished_traces: int = 1_000,
     ) -> None:
         if policy not in POLICIES:
-            raise ValueError(f"policy must be one of {POLICIES}, not {policy!r}")
+            raise ValueError(f"policy must be one of {POLICIES}, not {quote(policy)}")
         if max_open_traces < 1 or max_finished_traces < 0:
             raise ValueError("max_open_traces must be >= 1 and max_finished_traces >= 0")
+        self._tag_salt = _rng.getrandbits(_TAG_BITS) | 1  # "tr-000...0" is never tagged
         self.lock = threading.Lock()
         self.policy = policy
         self.lifo = policy == "lifo"
@@ -182,16 +214,34 @@ class LifecycleState:
         #: finished or evicted traces still remembered (bounded), oldest first, so that
         #: a late second end is reported as TLC104 rather than as an unknown ID
         self.done_traces: dict[str, Trace] = {}
-        #: every span of an open or remembered trace, by span ID
+        #: every span of an open, remembered or unsaved trace, by span ID
         self.spans: dict[str, Span] = {}
+        #: traces a backend failed to record, kept (not bounded) until saved
+        self.unsaved: dict[str, Trace] = {}
+        #: how many finished traces were forgotten (pushed out of ``done_traces``)
+        self.forgotten = 0
 
     # --- IDs -------------------------------------------------------------------------
 
     def new_trace_id(self) -> str:
+        salt = self._tag_salt
         while True:
-            tid = _TRACE_FMT % _rng.getrandbits(_TRACE_BITS)
+            r = _rng.getrandbits(_TRACE_BITS - _TAG_BITS)
+            tid = _TRACE_FMT % ((r << _TAG_BITS) | ((r ^ salt) & _TAG_MASK))
             if tid not in self.open_traces and tid not in self.done_traces:
                 return tid
+
+    def issued_here(self, trace_id: Any) -> bool:
+        """Whether ``trace_id`` is one :meth:`new_trace_id` of this state generated (its tag
+        matches)."""
+        if type(trace_id) is not str or len(trace_id) != len(_TRACE_FMT % 0):
+            return False
+        digits = trace_id[len(TRACE_ID_PREFIX) :]
+        if not trace_id.startswith(TRACE_ID_PREFIX) or not _HEX_DIGITS.issuperset(digits):
+            return False
+        v = int(digits, 16)
+        r = v >> _TAG_BITS
+        return v & _TAG_MASK == (r ^ self._tag_salt) & _TAG_MASK
 
     def new_span_id(self) -> str:
         spans = self.spans
@@ -204,19 +254,31 @@ class LifecycleState:
 
     def find_trace(self, trace_id: Any) -> Trace | None:
         try:
-            return self.open_traces.get(trace_id) or self.done_traces.get(trace_id)
-        except TypeError:  # unhashable ID
+            return (
+                self.open_traces.get(trace_id)
+                or self.done_traces.get(trace_id)
+                or (self.unsaved.get(trace_id) if self.unsaved else None)
+            )
+        except Exception:  # noqa: BLE001 - unhashable ID, or its __hash__/__eq__ raised
             return None
 
     def _unknown_trace(self, trace_id: Any, trace: Trace | None) -> UnknownTraceError:
         if trace is not None and trace.state is EVICTED:
             return UnknownTraceError(
-                f"trace {trace_id!r} ({trace.root.name!r}) was evicted from the open-trace "
-                f"table (limit {self.max_open_traces}) and reported as a leak"
+                f"trace {quote(trace_id)} ({quote(trace.root.name)}) was evicted from the "
+                f"open-trace table (limit {self.max_open_traces}) and reported as a leak"
+            )
+        if self.forgotten and self.issued_here(trace_id):
+            return UnknownTraceError(
+                f"trace {quote(trace_id)} was started by this client and has been forgotten: "
+                f"it remembers the last {self.max_finished_traces} finished traces "
+                f"(max_finished_traces) and has forgotten {self.forgotten}; pass a larger "
+                "max_finished_traces, or a backend that keeps every trace (InMemoryBackend(), "
+                "JsonlBackend(..., keep_in_memory=True)), to keep more"
             )
         return UnknownTraceError(
-            f"unknown trace ID {trace_id!r}: this client started no such trace "
-            "(hard-coded, stale or foreign ID?)"
+            f"unknown trace_id {quote(trace_id)}{_id_hint(trace_id)}: this client started no "
+            "such trace (hard-coded, stale or foreign ID?)"
         )
 
     def check_start_span(
@@ -228,14 +290,14 @@ class LifecycleState:
                 None,
                 None,
                 MissingParentError(
-                    f"start_span({name!r}) without parent_id: pass the parent span's span_id "
+                    f"start_span({quote(name)}) without parent_id: pass the parent span's span_id "
                     "(the root's for a top-level span)"
                 ),
                 False,
             )
         try:
             trace = self.open_traces.get(trace_id)
-        except TypeError:  # unhashable ID
+        except Exception:  # noqa: BLE001 - unhashable ID, or its __hash__/__eq__ raised
             trace = None
         if trace is None:
             trace = self.find_trace(trace_id)
@@ -243,15 +305,16 @@ class LifecycleState:
                 return None, None, self._unknown_trace(trace_id, trace), False
         try:
             parent = self.spans.get(parent_id)
-        except TypeError:  # unhashable ID
+        except Exception:  # noqa: BLE001 - unhashable ID, or its __hash__/__eq__ raised
             parent = None
         if parent is None:
             return (
                 trace,
                 None,
                 UnknownSpanError(
-                    f"start_span({name!r}): unknown parent_id {parent_id!r} in trace "
-                    f"{trace.trace_id!r} ({trace.root.name!r})"
+                    f"start_span({quote(name)}): unknown parent_id {quote(parent_id)}"
+                    f"{_id_hint(parent_id)} in trace {trace.trace_id!r} "
+                    f"({quote(trace.root.name)})"
                 ),
                 False,
             )
@@ -262,9 +325,9 @@ class LifecycleState:
                 trace,
                 parent,
                 CrossTraceError(
-                    f"start_span({name!r}): parent {_describe(parent)} belongs to trace "
-                    f"{parent.trace_id!r} ({other_name!r}), not to trace {trace.trace_id!r} "
-                    f"({trace.root.name!r})"
+                    f"start_span({quote(name)}): parent {_describe(parent)} belongs to trace "
+                    f"{parent.trace_id!r} ({quote(other_name)}), not to trace "
+                    f"{trace.trace_id!r} ({quote(trace.root.name)})"
                 ),
                 False,
             )
@@ -275,7 +338,7 @@ class LifecycleState:
                 trace,
                 parent,
                 ClosedParentError(
-                    f"start_span({name!r}) under parent {_describe(parent)} of trace "
+                    f"start_span({quote(name)}) under parent {_describe(parent)} of trace "
                     f"{trace.trace_id!r}: {what}"
                 ),
                 not finished,
@@ -309,7 +372,7 @@ class LifecycleState:
         """``(trace, span, violation, can_go_ahead)`` for ``end_span``."""
         try:
             trace = self.open_traces.get(trace_id)
-        except TypeError:  # unhashable ID
+        except Exception:  # noqa: BLE001 - unhashable ID, or its __hash__/__eq__ raised
             trace = None
         if trace is None:
             trace = self.find_trace(trace_id)
@@ -317,15 +380,15 @@ class LifecycleState:
                 return None, None, self._unknown_trace(trace_id, trace), False
         try:
             span = self.spans.get(span_id)
-        except TypeError:  # unhashable ID
+        except Exception:  # noqa: BLE001 - unhashable ID, or its __hash__/__eq__ raised
             span = None
         if span is None:
             return (
                 trace,
                 None,
                 UnknownSpanError(
-                    f"end_span: unknown span_id {span_id!r} in trace {trace.trace_id!r} "
-                    f"({trace.root.name!r})"
+                    f"end_span: unknown span_id {quote(span_id)}{_id_hint(span_id)} in trace "
+                    f"{trace.trace_id!r} ({quote(trace.root.name)})"
                 ),
                 False,
             )
@@ -337,7 +400,8 @@ class LifecycleState:
                 span,
                 CrossTraceError(
                     f"end_span: span {_describe(span)} belongs to trace {span.trace_id!r} "
-                    f"({other_name!r}), not to trace {trace.trace_id!r} ({trace.root.name!r})"
+                    f"({quote(other_name)}), not to trace {trace.trace_id!r} "
+                    f"({quote(trace.root.name)})"
                 ),
                 False,
             )
@@ -379,7 +443,7 @@ class LifecycleState:
         """``(trace, violation, can_go_ahead)`` for ``end_trace``."""
         try:
             trace = self.open_traces.get(trace_id)
-        except TypeError:  # unhashable ID
+        except Exception:  # noqa: BLE001 - unhashable ID, or its __hash__/__eq__ raised
             trace = None
         if trace is None:
             trace = self.find_trace(trace_id)
@@ -390,7 +454,7 @@ class LifecycleState:
             return (
                 trace,
                 AlreadyEndedError(
-                    f"end_trace: trace {trace.trace_id!r} ({root.name!r}) already ended "
+                    f"end_trace: trace {trace.trace_id!r} ({quote(root.name)}) already ended "
                     f"(status {root.status})"
                 ),
                 False,
@@ -399,7 +463,9 @@ class LifecycleState:
             return (
                 trace,
                 self._open_children_error(
-                    f"end_trace: cannot end trace {trace.trace_id!r} ({root.name!r})", trace, root
+                    f"end_trace: cannot end trace {trace.trace_id!r} ({quote(root.name)})",
+                    trace,
+                    root,
                 ),
                 True,
             )
@@ -438,6 +504,7 @@ class LifecycleState:
             _now() if start_time_ns is None else start_time_ns,
             links,
         )
+        trace = Trace(root, experiment_id, tags, run_id)  # may raise (odd tags): nothing changed
         evicted = []
         open_traces = self.open_traces
         while len(open_traces) >= self.max_open_traces:
@@ -445,7 +512,7 @@ class LifecycleState:
             old.state = EVICTED
             self._remember(old)
             evicted.append(old)
-        open_traces[trace_id] = Trace(root, experiment_id, tags, run_id)
+        open_traces[trace_id] = trace
         self.spans[span_id] = root
         return root, evicted
 
@@ -498,14 +565,14 @@ class LifecycleState:
         end_time_ns: int,
     ) -> bool:
         """End ``span`` (checked before); returns whether its trace finished with it."""
-        if outputs is not None:
-            span.outputs = outputs
-        if attributes:
+        if attributes:  # first: reading an odd mapping may raise, before any change
             a = span._attributes
             if a is None:
                 span._attributes = dict(attributes)
             else:
-                a.update(attributes)
+                a.update(attributes if attributes.__class__ is dict else dict(attributes))
+        if outputs is not None:
+            span.outputs = outputs
         span.status = status
         span.status_description = description
         span.end_time_ns = end_time_ns
@@ -530,9 +597,36 @@ class LifecycleState:
         spans = self.spans
         while len(done) > self.max_finished_traces:
             old = done.pop(next(iter(done)))
+            if self.unsaved and old.trace_id in self.unsaved:  # an unsaved trace stays whole
+                continue
             for s in old.spans:
                 if spans.get(s.span_id) is s:
                     del spans[s.span_id]
+            self.forgotten += 1
+
+    def _forget_spans(self, trace: Trace) -> None:
+        spans = self.spans
+        for s in trace.spans:
+            if spans.get(s.span_id) is s:
+                del spans[s.span_id]
+
+    def keep_unsaved(self, trace: Trace) -> bool:
+        """Pin ``trace`` in memory: a backend failed to record it. ``False`` when it was
+        pinned already (its failure has been reported)."""
+        if trace.trace_id in self.unsaved:
+            return False
+        self.unsaved[trace.trace_id] = trace
+        return True
+
+    def saved(self, trace: Trace) -> None:
+        """A pinned trace was recorded after all: unpin it (forget it if nothing else
+        remembers it)."""
+        tid = trace.trace_id
+        if self.unsaved.pop(tid, None) is not None and (
+            tid not in self.done_traces and tid not in self.open_traces
+        ):
+            self._forget_spans(trace)
+            self.forgotten += 1
 
     # --- reading -----------------------------------------------------------------------
 
@@ -573,4 +667,5 @@ class LifecycleState:
             tuple(trace_state(t) for t in self.open_traces.values()),
             tuple(trace_state(t) for t in self.done_traces.values()),
             tuple(sorted(self.spans)),
+            tuple(self.unsaved),
         )

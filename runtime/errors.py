@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AlreadyEndedError",
+    "BackendError",
+    "BackendWarning",
     "ClosedParentError",
     "CrossTraceError",
     "InvalidStatusError",
@@ -118,3 +120,21 @@ class LifecycleWarning(UserWarning):
         super().__init__(f"{code} {message}")
         self.code = code
         self.message = message
+
+
+class BackendWarning(RuntimeWarning):
+    """A backend failed to record a trace (a write error, an MLflow error): reported once
+    per trace, in both modes, after the call was applied. Not a contract violation: the
+    call itself was valid, so the client's state follows it and the trace is kept in
+    memory (:meth:`TraceClient.get_trace`, :meth:`TraceClient.unsaved_traces`)."""
+
+    def __init__(self, message: str, trace_id: str, error: BaseException) -> None:
+        super().__init__(message)
+        self.message = message
+        self.trace_id = trace_id
+        self.error = error
+
+
+class BackendError(RuntimeError):
+    """A backend could not start a span or trace in a usable way (MLflow returned a no-op
+    span, or an ID the client already holds); nothing was started."""

@@ -180,6 +180,10 @@ def test_lifo_turns_on_tlc106(tmp_path, capsys) -> None:
         ('per-file-ignores = ["x"]\n', "per-file-ignores"),
         ('per-file-ignores = { "x.py" = ["NOPE1"] }\n', "per-file-ignores"),
         ("exclude = [1]\n", "exclude"),
+        ('strict-exceptions = "yes"\n', "strict-exceptions"),
+        ("non-raising = [1]\n", "non-raising"),
+        ('non-raising = ["my app.log"]\n', "non-raising"),
+        ('non-raising = ["myapp..log"]\n', "non-raising"),
     ],
 )
 def test_invalid_configuration_is_a_usage_error(tmp_path, capsys, table, key) -> None:
@@ -216,12 +220,15 @@ def test_every_documented_key_is_accepted(tmp_path) -> None:
         "client-factories": '["vendor.make_client", "vendor.*.client_for"]',
         "span-starters": '["vendor.tracing.begin"]',
         "span-enders": '["vendor.tracing.finish_*"]',
+        "non-raising": '["myapp.log.*", "emit_metric"]',
+        "strict-exceptions": "true",
     }
     assert set(values) == set(KNOWN_KEYS)
     body = "".join(f"{k} = {v}\n" for k, v in values.items())
     (tmp_path / "pyproject.toml").write_text(f"[tool.lifecycle-lint]\n{body}")
     loaded = load_config(tmp_path / "pyproject.toml")
     assert loaded.lifo and loaded.mlflow_version == 3
+    assert loaded.non_raising == ("myapp.log.*", "emit_metric") and loaded.strict_exceptions
     assert find_config(tmp_path / "sub" / "file.py") == loaded
 
 
@@ -269,3 +276,46 @@ def test_the_readme_configuration_snippet_is_valid(tmp_path) -> None:
     (tmp_path / "pyproject.toml").write_text(snippet, encoding="utf-8")
     loaded = load_config(tmp_path / "pyproject.toml")
     assert loaded.select == ("TLC",) and loaded.per_file_ignores
+
+
+EXCEPTION_SOURCE = """\
+import time
+from mlflow import MlflowClient
+from myapp.metrics import emit
+
+client = MlflowClient()
+
+
+def f(root):
+    step = client.start_span("s", root.trace_id, root.span_id)
+    started = time.time()
+    emit("calls", started)
+    client.end_span(root.trace_id, step.span_id)
+"""
+
+
+@pytest.mark.parametrize(
+    ("table", "args", "expected"),
+    [
+        ("", (), [(9, "TLC103")]),  # emit(...) may raise; time.time() does not
+        ('non-raising = ["myapp.metrics.*"]\n', (), []),
+        ('non-raising = ["emit"]\n', (), []),
+        ('non-raising = ["emit"]\nstrict-exceptions = true\n', (), [(9, "TLC103")]),
+        ('non-raising = ["emit"]\n', ("--strict-exceptions",), [(9, "TLC103")]),
+        ("", ("--non-raising", "emit"), []),
+        ("strict-exceptions = false\n", ("--non-raising", "myapp.*,time.time"), []),
+    ],
+)
+def test_exception_model_keys(tmp_path, capsys, table, args, expected) -> None:
+    project(tmp_path, table, files=())
+    (tmp_path / "m.py").write_text(EXCEPTION_SOURCE, encoding="utf-8")
+    status, rows, err = run(capsys, *args, str(tmp_path / "m.py"))
+    assert [(line, code) for _, line, code in rows] == expected, err
+    assert status == (EXIT_FINDINGS if expected else EXIT_CLEAN)
+
+
+def test_invalid_non_raising_on_the_command_line_is_a_usage_error(tmp_path, capsys) -> None:
+    (tmp_path / "m.py").write_text(EXCEPTION_SOURCE, encoding="utf-8")
+    status, rows, err = run(capsys, "--non-raising", "emit()", str(tmp_path / "m.py"))
+    assert status == EXIT_ERROR and rows == []
+    assert err == "lifecycle-lint: error: not a qualified name or a glob of one: 'emit()'\n"

@@ -77,6 +77,8 @@ def _flake8_args(options: tuple[str, ...]) -> list[str]:
         "--select": "--tlc-select",
         "--ignore": "--tlc-ignore",
         "--lifo": "--tlc-lifo",
+        "--strict-exceptions": "--tlc-strict-exceptions",
+        "--non-raising": "--tlc-non-raising",
     }
     return [mapping.get(option, option) for option in options]
 
@@ -148,6 +150,49 @@ def test_flake8_honours_the_project_configuration(tmp_path: Path, table: str) ->
     from_flake8 = flake8("--select=TLC", *files, cwd=project)
     assert from_flake8 == from_command
     assert from_command  # every variant leaves something to compare
+
+
+EXCEPTIONS_SOURCE = """\
+import logging
+
+from mlflow import MlflowClient
+
+client = MlflowClient()
+log = logging.getLogger(__name__)
+
+
+def f(root, metrics):
+    step = client.start_span("s", root.trace_id, root.span_id)
+    log.info("started")
+    client.end_span(root.trace_id, step.span_id)
+
+
+def g(root, metrics):
+    step = client.start_span("s", root.trace_id, root.span_id)
+    metrics.emit("calls", 1)
+    client.end_span(root.trace_id, step.span_id)
+"""
+
+
+@pytest.mark.parametrize(
+    ("table", "options", "lines"),
+    [
+        ("", (), [16]),
+        ('non-raising = ["*.emit"]\n', (), []),
+        ("strict-exceptions = true\n", (), [10, 16]),
+        ('strict-exceptions = true\nnon-raising = ["emit"]\n', (), [10]),
+        ("", ("--non-raising", "emit"), []),
+        ("", ("--strict-exceptions",), [10, 16]),
+    ],
+)
+def test_flake8_and_the_command_read_the_exception_model_settings(
+    tmp_path: Path, table: str, options: tuple[str, ...], lines: list[int]
+) -> None:
+    (tmp_path / "pyproject.toml").write_text(f"[tool.lifecycle-lint]\n{table}", encoding="utf-8")
+    (tmp_path / "m.py").write_text(EXCEPTIONS_SOURCE, encoding="utf-8")
+    from_command = command(*options, "m.py", cwd=tmp_path)
+    assert [(r[1], r[3]) for r in from_command] == [(line, "TLC103") for line in lines]
+    assert flake8("--select=TLC", *_flake8_args(options), "m.py", cwd=tmp_path) == from_command
 
 
 def test_flake8_on_stdin_uses_the_configuration_of_the_current_folder(tmp_path: Path) -> None:

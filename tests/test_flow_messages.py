@@ -120,9 +120,126 @@ def _branchy(count: int) -> str:
     return body  # `s` is never ended
 
 
-def test_state_explosion_is_skipped_not_guessed() -> None:
-    # A few branches: analysed, and the leak of `s` is found.
+def test_state_explosion_is_joined_not_skipped() -> None:
+    # A few branches: analysed path by path, and the leak of `s` is found.
     assert [code for _, code, _ in messages(_branchy(4))] == ["TLC101"]
-    # 2**12 distinct paths exceed the state limit: the scope is skipped (a known
-    # miss by design), never half-analysed into a guess.
-    assert messages(_branchy(12)) == []
+    # 2**12 distinct paths: joined where they meet (no guard reads the names), and
+    # the leak of `s` is still found.
+    assert [(line, code) for line, code, _ in messages(_branchy(12))] == [(4, "TLC101")]
+
+
+def test_tlc103_names_the_likeliest_witness_and_counts_the_others() -> None:
+    # User code over the standard library; the other calls are counted.
+    assert messages(
+        """
+        import json
+        def f(root, payload, prepare):
+            step = client.start_span("s", root.trace_id, root.span_id)
+            text = json.dumps(payload)
+            prepare(text)
+            client.end_span(root.trace_id, step.span_id)
+        """
+    ) == [
+        (
+            5,
+            "TLC103",
+            "span `step` started here is not ended when `prepare(...)` on line 7 raises "
+            "(and 1 other call); end it in `finally` or in a handler",
+        )
+    ]
+
+
+def test_tlc103_prefers_io_over_computation_then_the_first() -> None:
+    found = messages(
+        """
+        def f(root, db, transform, check):
+            step = client.start_span("s", root.trace_id, root.span_id)
+            rows = transform(root)
+            check(rows)
+            db.execute(rows)
+            client.end_span(root.trace_id, step.span_id)
+        def g(root, transform, check):
+            step = client.start_span("s", root.trace_id, root.span_id)
+            check(transform(root))
+            client.end_span(root.trace_id, step.span_id)
+        """
+    )
+    assert found == [
+        (
+            4,
+            "TLC103",
+            "span `step` started here is not ended when `db.execute(...)` on line 7 raises "
+            "(and 2 other calls); end it in `finally` or in a handler",
+        ),
+        (
+            10,
+            "TLC103",
+            "span `step` started here is not ended when `transform(...)` on line 11 raises "
+            "(and 1 other call); end it in `finally` or in a handler",
+        ),
+    ]
+
+
+def test_tlc103_an_explicit_raise_is_the_witness() -> None:
+    found = messages(
+        """
+        def f(root, value, check):
+            step = client.start_span("s", root.trace_id, root.span_id)
+            check(value)
+            if value < 0:
+                raise ValueError(value)
+            client.end_span(root.trace_id, step.span_id)
+        """
+    )
+    assert found == [
+        (
+            4,
+            "TLC103",
+            "span `step` started here is not ended when the `raise` on line 7 runs "
+            "(and 2 other calls); end it in `finally` or in a handler",
+        )
+    ]
+
+
+def test_tlc103_stdlib_computation_is_named_only_when_it_is_the_only_witness() -> None:
+    assert messages(
+        """
+        import json
+        def f(root, payload):
+            step = client.start_span("s", root.trace_id, root.span_id)
+            text = json.dumps(payload)
+            client.end_span(root.trace_id, step.span_id, outputs=text)
+        """
+    ) == [
+        (
+            5,
+            "TLC103",
+            "span `step` started here is not ended when `json.dumps(...)` on line 6 raises; "
+            "end it in `finally` or in a handler",
+        )
+    ]
+
+
+def test_tlc103_names_the_raise_and_the_handler_that_carries_on() -> None:
+    assert messages(
+        """
+        import logging
+        log = logging.getLogger(__name__)
+        def replay(batch):
+            for item in batch:
+                try:
+                    top = client.start_trace("replay")
+                    item.send()
+                    client.end_trace(top.trace_id)
+                except Exception:
+                    log.warning("skipped %s", item)
+                    continue
+        """
+    ) == [
+        (
+            8,
+            "TLC103",
+            "trace `top` started here is not ended when `item.send(...)` on line 9 raises: "
+            "the handler on line 11 carries on to the next iteration without ending it",
+        )
+    ]

@@ -20,12 +20,14 @@ from lifecycle_lint.rules.mixing import (
     CrossTraceParent,
     FluentUnderClientSpan,
 )
+from lifecycle_lint.rules.notices import NotAnalysed
 from lifecycle_lint.rules.status import ErrorRecordedAsOk, InvalidStatus
 from lifecycle_lint.rules.threads import ClientSharedAcrossThreads
 
 RULE_CLASSES: tuple[type[Rule], ...] = (
     SyntaxErrorRule,
     UnreadableFile,
+    NotAnalysed,
     SpanNotEnded,
     TraceNotEnded,
     NotEndedOnException,

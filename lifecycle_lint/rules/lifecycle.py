@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import textwrap
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
+from lifecycle_lint import exception_model
 from lifecycle_lint.rules.base import Report, Rule
 
 if TYPE_CHECKING:
@@ -102,6 +104,90 @@ def _first(ctx: FileContext, leaks: list[Leak]) -> Leak:
     return min(leaks, key=key)
 
 
+def _place_key(ctx: FileContext, node: cst.CSTNode) -> tuple[int, int, int, int, str]:
+    """Evaluation order: an expression is done where it ends (``check(transform(x))``:
+    ``transform`` raises first), a ``for``/``with`` where its header starts."""
+    import libcst as cst
+
+    where = ctx.position(node)
+    if isinstance(node, (cst.For, cst.With)):
+        return (where.start.line, where.start.column, 0, 0, type(node).__name__)
+    return (
+        where.end.line,
+        where.end.column,
+        where.start.line,
+        where.start.column,
+        type(node).__name__,
+    )
+
+
+def _likeliest(ctx: FileContext, nodes: Iterable[cst.CSTNode]) -> tuple[cst.CSTNode, str]:
+    """The raise point most likely to fail (the exception model's rank, then the
+    first in the file), and how many others there are, as words for the message."""
+    import libcst as cst
+
+    from lifecycle_lint.exception_model import failure_rank
+
+    distinct = list({id(node): node for node in nodes}.values())
+    ranks = [failure_rank(node, ctx) for node in distinct]
+    top = max(ranks)
+    # Positions cost a statement's layout each: only the likeliest are placed.
+    best = min(
+        (node for node, rank in zip(distinct, ranks, strict=True) if rank == top),
+        key=lambda node: _place_key(ctx, node),
+    )
+    others = [node for node in distinct if node is not best]
+    if not others:
+        return best, ""
+    noun = "call" if all(isinstance(n, cst.Call) for n in others) else "place that may raise"
+    if len(others) == 1:
+        return best, f" (and 1 other {noun})"
+    plural = "calls" if noun == "call" else "places that may raise"
+    return best, f" (and {len(others)} other {plural})"
+
+
+_HOW_WORDS = {
+    "continues": "carries on to the next iteration",
+    "returns": "returns",
+    "breaks": "leaves the loop",
+    "falls": "carries on after the `try`",
+    "raises": "raises again",
+}
+
+
+def _is_caught(ctx: FileContext, leak: Leak) -> bool:
+    """The span leaks because a handler caught an exception and then left (not because
+    of a path with no exception, nor a new exception raised in the handler)."""
+    import libcst as cst
+
+    if leak.handler is None or leak.how is None:
+        return False
+    if not leak.on_exception:
+        return True
+    return isinstance(leak.witness, cst.Raise) and any(
+        a is leak.handler for a in ctx.index.ancestors(leak.witness)
+    )
+
+
+def _caught_message(ctx: FileContext, facts: ScopeFacts, site: Site, caught: list[Leak]) -> str:
+    candidates: dict[int, tuple[cst.CSTNode, cst.CSTNode, str]] = {}
+    order = list(_HOW_WORDS)
+    for leak in sorted(caught, key=lambda item: order.index(item.how or "raises")):
+        assert leak.handler is not None and leak.how is not None
+        for node in facts.caught.get((site.index, leak.handler), ()):
+            candidates.setdefault(id(node), (node, leak.handler, leak.how))
+    kind = "trace" if site.is_trace else "span"
+    if not candidates:  # pragma: no cover - every caught leak has its raise points
+        return f"{kind} `{site.name}` {_origin(ctx, site)} is not ended when an exception is caught"
+    best, others = _likeliest(ctx, (node for node, _, _ in candidates.values()))
+    _, handler, how = candidates[id(best)]
+    return (
+        f"{kind} `{site.name}` {_origin(ctx, site)} is not ended when "
+        f"{describe_raise(ctx, best)}{others}: the handler on line {ctx.line_of(handler)} "
+        f"{_HOW_WORDS[how]} without ending it{_evidence(ctx, facts, site)}"
+    )
+
+
 def _origin(ctx: FileContext, site: Site) -> str:
     from lifecycle_lint.calls import CallKind
 
@@ -132,10 +218,14 @@ def _evidence(ctx: FileContext, facts: ScopeFacts, site: Site) -> str:
 
 def _leak_reports(ctx: FileContext, code: str) -> Iterator[Report]:
     for facts in scope_facts(ctx):
+        by_site: dict[int, list[Leak]] = {}
+        for leak in facts.leaks:  # grouped once: a scope may have thousands of spans
+            by_site.setdefault(leak.site, []).append(leak)
         for site in facts.sites:
-            leaks = [leak for leak in facts.leaks if leak.site == site.index]
-            normal = [leak for leak in leaks if not leak.on_exception]
-            exceptional = [leak for leak in leaks if leak.on_exception]
+            leaks = by_site.get(site.index, [])
+            caught = [leak for leak in leaks if _is_caught(ctx, leak)]
+            normal = [leak for leak in leaks if not leak.on_exception and leak not in caught]
+            exceptional = [leak for leak in leaks if leak.on_exception and leak not in caught]
             kind = "trace" if site.is_trace else "span"
             site_code = "TLC102" if site.is_trace else "TLC101"
             if normal:
@@ -146,13 +236,15 @@ def _leak_reports(ctx: FileContext, code: str) -> Iterator[Report]:
                         f"{kind} `{site.name}` {_origin(ctx, site)} is not ended "
                         f"{describe_exit(ctx, facts, leak)}{_evidence(ctx, facts, site)}",
                     )
+            elif caught and code == "TLC103":
+                yield Report(site.call.node, _caught_message(ctx, facts, site, caught))
             elif exceptional and code == "TLC103":
-                leak = _first(ctx, exceptional)
-                assert leak.witness is not None
+                witnesses = [leak.witness for leak in exceptional if leak.witness is not None]
+                best, others = _likeliest(ctx, witnesses)
                 yield Report(
                     site.call.node,
                     f"{kind} `{site.name}` {_origin(ctx, site)} is not ended when "
-                    f"{describe_raise(ctx, leak.witness)}; end it in `finally` or in a handler"
+                    f"{describe_raise(ctx, best)}{others}; end it in `finally` or in a handler"
                     f"{_evidence(ctx, facts, site)}",
                 )
     if code in ("TLC101", "TLC102"):
@@ -185,6 +277,9 @@ class SpanNotEnded(Rule):
         spans on `self` and never ends a span taken from that attribute is flagged too, and a
         method that takes a span out of `self` (`span = self._spans.pop(run_id)`) and ends it
         must end it on every path, as if it had started it (TLC101/TLC103/TLC104 at the `pop`).
+        A span that leaks only on paths where an `except` handler caught an exception and then
+        carried on (returned, continued, broke out of a loop or fell through) is reported by
+        TLC103 instead, which names the raising call and the handler.
         """
     why = """
         MLflow never ends a span by itself. An open span keeps its whole trace "in progress":
@@ -246,7 +341,8 @@ class TraceNotEnded(Rule):
     what = """
         Like TLC101, for the root span returned by `client.start_trace(...)`: flags the start
         when some normal path neither ends the trace (`end_trace`, or `end_span`/`.end()` on
-        the root span) nor hands the root over.
+        the root span) nor hands the root over. As for TLC101, a trace that leaks only after
+        a handler caught an exception and carried on is TLC103's.
         """
     why = """
         A trace that is never ended stays "In Progress" forever: it is not exported, its spans
@@ -279,20 +375,50 @@ class TraceNotEnded(Rule):
 class NotEndedOnException(Rule):
     code = "TLC103"
     name = "not-ended-on-exception"
-    summary = "A span or trace ended on every normal path but skipped when an exception is raised."
-    what = """
-        Flags the start call of a span or trace that is ended (or handed over) on every normal
-        path, but not when a statement between its start and its end raises: a call, an
-        `await`, a `raise`, an `assert`, entering a `with` block, a step of a `for` loop (but
-        not over `range(...)` or a literal list, tuple or set), or a
-        `yield` after which the generator is never resumed. The message names the statement.
-        Ending the span in `finally`, or in an `except` handler that catches the exception, is
-        the fix. Lifecycle calls themselves (`start_*`, `end_*`, a span's own methods), their
-        arguments, logging calls (`logger.debug(...)`: logging reports its own errors),
-        `mapping.get(...)` and builtins that cannot fail on well-typed arguments (`len`,
-        `isinstance`, `range`, `str`...) are treated as not raising, and what
-        `with contextlib.suppress(...)` swallows goes on after the block.
-        """
+    summary = (
+        "A span or trace ended on every normal path but skipped when an exception is raised "
+        "(or caught by a handler that carries on)."
+    )
+    what = (
+        textwrap.dedent(
+            """
+            Flags the start call of a span or trace that is ended (or handed over) on every
+            normal path, but not when a statement between its start and its end raises, or
+            not when an `except` handler catches that exception and then carries on (returns,
+            continues, breaks out of the loop or falls through) without ending it. The message
+            names the statement, and the handler when there is one: "not ended when
+            `item.send(...)` on line 5 raises: the handler on line 8 carries on to the next
+            iteration without ending it". Ending the span in `finally`, or in the handler, is
+            the fix.
+
+            What may raise is decided by one exception model: a call, an `await`, a `raise`,
+            an `assert`, entering a `with` block, a step of a `for` loop, or a `yield` after
+            which the generator is never resumed, except what a maintainer would not call a
+            way to fail (names are resolved through the file's imports, so
+            `from time import perf_counter` is the clock, and a function of your own named
+            `len` is not the builtin):
+
+            """
+        ).strip("\n")
+        + "\n\n"
+        + exception_model.markdown()
+        + "\n\n"
+        + textwrap.dedent(
+            """
+            Extend the model with `non-raising = ["myapp.log.*", "emit_metric"]` in
+            `[tool.lifecycle-lint]` (a name without a dot matches the called function or
+            method by name, a dotted name or glob matches the qualified name through the
+            imports, or the call as written), or make it strict with
+            `strict-exceptions = true` / `--strict-exceptions` (then every call but the
+            lifecycle calls and your `non-raising` ones may raise).
+
+            When several statements may raise, the message names the one most likely to
+            fail: an explicit `raise`, `assert` or `yield` first, then user or third-party
+            code over the standard library, I/O over computation, and the first in
+            evaluation order; it counts the others ("and 2 other calls").
+            """
+        ).strip("\n")
+    )
     why = """
         Exceptions are exactly when a trace matters most, and exactly when a hand-written end
         call is skipped: the failed request's trace then stays open and is never exported, so
@@ -316,6 +442,30 @@ class NotEndedOnException(Rule):
             client.end_trace(root.trace_id, outputs=rows)
             return rows
         """
+    more_bad = (
+        """
+        def replay(batch):
+            for item in batch:
+                try:
+                    top = client.start_trace("replay")
+                    item.send()
+                    client.end_trace(top.trace_id)
+                except Exception:
+                    continue
+        """,
+    )
+    more_good = (
+        """
+        import logging
+        import time
+
+        def timed(root, logger):
+            step = client.start_span("timed", root.trace_id, root.span_id)
+            started = time.perf_counter()
+            logging.getLogger(__name__).info("step %s", step.span_id)
+            client.end_span(root.trace_id, step.span_id, outputs=time.perf_counter() - started)
+        """,
+    )
 
     def check(self, ctx: FileContext) -> Iterator[Report]:
         return _leak_reports(ctx, self.code)

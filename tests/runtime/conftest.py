@@ -34,3 +34,19 @@ def mlflow_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any
             yield client, experiment_id
         finally:
             mlflow.set_tracking_uri(previous)
+
+
+@pytest.fixture
+def fluent_experiment(
+    mlflow_store: tuple[Any, str], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    """``mlflow.set_experiment`` for MLflow's fluent spans, undone after the test (it sets a
+    module global and the MLFLOW_EXPERIMENT_ID environment variable, which subprocesses of
+    later tests would inherit)."""
+    import mlflow.tracking.fluent as tracking_fluent
+
+    _, exp = mlflow_store
+    monkeypatch.setattr(tracking_fluent, "_active_experiment_id", None)
+    monkeypatch.setenv("MLFLOW_EXPERIMENT_ID", exp)
+    tracking_fluent.set_experiment(experiment_id=exp)
+    yield exp

@@ -17,6 +17,7 @@ import lifecycle_runtime as lr
 from lifecycle_runtime import (
     AlreadyEndedError,
     Backend,
+    BackendWarning,
     ClosedParentError,
     CrossTraceError,
     InMemoryBackend,
@@ -522,6 +523,7 @@ def test_finished_memory_is_bounded() -> None:
         c.end_trace(roots[-1].trace_id)
     with pytest.raises(UnknownTraceError):  # forgotten long ago
         c.end_trace(roots[0].trace_id)
+    c.backend.close()  # else its file's ResourceWarning may land in a later pytest.warns
 
 
 # --- backends -------------------------------------------------------------------------------
@@ -575,7 +577,7 @@ class FailingBackend(Backend):
         self._maybe_fail()
 
 
-def test_backend_failure_reaches_caller_and_changes_nothing() -> None:
+def test_backend_failure_on_start_reaches_caller_and_changes_nothing() -> None:
     be = FailingBackend()
     c = TraceClient(backend=be)
     root = c.start_trace("r")
@@ -586,30 +588,52 @@ def test_backend_failure_reaches_caller_and_changes_nothing() -> None:
     for call in (
         lambda: c.start_trace("x"),
         lambda: c.start_span("x", root.trace_id, root.span_id),
-        lambda: c.end_span(root.trace_id, s.span_id, outputs=1),
-        lambda: c.end_span(root.trace_id, s.span_id, outputs=1),
     ):
         with pytest.raises(ConnectionError):
             call()
         assert c.snapshot() == before
     be.fail = False
     c.end_span(root.trace_id, s.span_id)
-    be.fail = True
-    before = c.snapshot()
-    with pytest.raises(ConnectionError):
-        c.end_trace(root.trace_id)
-    assert c.snapshot() == before
-    be.fail = False
     c.end_trace(root.trace_id)
+    assert c.unsaved_traces() == []
 
 
-def test_jsonl_write_failure_changes_nothing(tmp_path: Any) -> None:
-    c = TraceClient(backend=JsonlBackend(tmp_path / "no-such-dir" / "t.jsonl"))
+def test_backend_failure_on_end_is_applied_kept_and_reported_once() -> None:
+    be = FailingBackend()
+    c = TraceClient(backend=be)
     root = c.start_trace("r")
-    before = c.snapshot()
-    with pytest.raises(OSError):
+    s = c.start_span("s", root.trace_id, root.span_id)
+    be.fail = True
+    with pytest.warns(BackendWarning) as rec:
+        c.end_span(root.trace_id, s.span_id, outputs=1)
+    (w,) = [x.message for x in rec]
+    assert isinstance(w, BackendWarning) and w.trace_id == root.trace_id
+    assert isinstance(w.error, ConnectionError)
+    assert f"FailingBackend failed to record trace {root.trace_id} ('r') at end_span" in str(w)
+    assert not s.is_open and s.outputs == 1  # the valid end was applied
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # reported once per trace: no second warning
         c.end_trace(root.trace_id)
-    assert c.snapshot() == before
+    assert c.get_trace(root.trace_id).status == "OK"  # kept in memory
+    assert c.unsaved_traces() == [c.get_trace(root.trace_id)]
+    c.close()  # finished: not a leak
+    assert c.unsaved_traces(release=True)[0].trace_id == root.trace_id
+    assert c.unsaved_traces() == []
+
+
+def test_jsonl_write_failure_keeps_the_trace(tmp_path: Any) -> None:
+    folder = tmp_path / "no-such-dir"
+    c = TraceClient(backend=JsonlBackend(folder / "t.jsonl"))
+    root = c.start_trace("r")
+    with pytest.warns(BackendWarning, match=f"JsonlBackend failed to record trace {root.trace_id}"):
+        c.end_trace(root.trace_id)
+    assert c.get_trace(root.trace_id).is_finished
+    c.close()  # no LeakError
+    folder.mkdir()
+    with c.trace("next"):
+        pass
+    assert [d["name"] for d in read_jsonl(folder / "t.jsonl")] == ["next"]
+    assert [t.name for t in c.unsaved_traces()] == ["r"]
 
 
 def test_in_memory_backend_bound() -> None:

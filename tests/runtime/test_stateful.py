@@ -5,7 +5,9 @@ After every step: the client's open spans and finished traces equal the model's;
 finished trace is a tree whose children lie within their parents' intervals (unless a warn
 mode violation let a child outlive its parent) and has nothing open; under "lifo" the
 accepted end order is the reverse of the start order; a refused call left the client's
-state unchanged; a raised error or warning has the code (and class) the model predicts.
+state unchanged (also a call refused for a bad argument: a name that is not a str, a time that
+is not an int of nanoseconds, an end before the start); a raised error or warning has the code
+(and class) the model predicts.
 """
 
 from __future__ import annotations
@@ -155,6 +157,16 @@ statuses = st.one_of(
     st.sampled_from(VALID).map(lambda v: FakeStatus(FakeCode(v), "why")),
     st.sampled_from(["ok", "error", "Ok", "DONE", ""]),
 )
+bad_names = st.one_of(
+    st.none(), st.integers(), st.binary(max_size=3), st.lists(st.text(max_size=2), max_size=2)
+)
+bad_times = st.one_of(
+    st.text(max_size=3),
+    st.floats(),
+    st.booleans(),
+    st.integers(max_value=-1),
+    st.integers(min_value=2**64),
+)
 mostly_valid_statuses = st.one_of(st.just("OK"), st.just("OK"), st.just("ERROR"), statuses)
 
 
@@ -292,6 +304,79 @@ class LifecycleMachine(RuleBasedStateMachine):
         if pred[2]:
             target = m.traces[tid].root if is_trace else sid
             m.end(target, status_value(status), lenient=pred[0] is not None)
+
+    # --- refused arguments (issue 15, item 7): TypeError/ValueError, nothing changes -------
+
+    def refused(self, fn: Any, error: type[Exception], param: str) -> None:
+        event(f"refused argument ({error.__name__})")
+        before = self.client.snapshot()
+        with warnings.catch_warnings(record=True) as rec:
+            warnings.simplefilter("always")
+            try:
+                fn()
+            except error as e:
+                assert not isinstance(e, LifecycleError), e
+                assert f"{param!r}" in str(e), e
+            else:
+                raise AssertionError(f"expected {error.__name__} naming {param!r}")
+        assert [w for w in rec if isinstance(w.message, LifecycleWarning)] == []
+        assert self.client.snapshot() == before, "a refused call changed the state"
+
+    @precondition(lambda self: self.model.traces)
+    @rule(data=st.data(), name=bad_names)
+    def bad_name(self, data: st.DataObject, name: Any) -> None:
+        """A name that is not a str, for a new trace or under any span (even a bogus one)."""
+        m = self.model
+        if data.draw(st.booleans()):
+            self.refused(lambda: self.client.start_trace(name), TypeError, "name")
+            return
+        pid = self.pick(data, list(m.spans), [None, BOGUS_SPAN])
+        tid = m.spans[pid].trace if pid in m.spans else BOGUS_TRACE
+        self.refused(lambda: self.client.start_span(name, tid, pid), TypeError, "name")
+
+    @precondition(lambda self: self.model.traces)
+    @rule(data=st.data(), t=bad_times)
+    def bad_time(self, data: st.DataObject, t: Any) -> None:
+        """A time that is not an int of nanoseconds in range, in any of the four calls."""
+        m = self.model
+        error = TypeError if isinstance(t, bool) or not isinstance(t, int) else ValueError
+        sid = self.pick(data, list(m.spans), [BOGUS_SPAN])
+        tid = m.spans[sid].trace if sid in m.spans else BOGUS_TRACE
+        c = self.client
+        which = data.draw(st.sampled_from(["start_trace", "start_span", "end_span", "end_trace"]))
+        if which == "start_trace":
+            self.refused(lambda: c.start_trace("t", start_time_ns=t), error, "start_time_ns")
+        elif which == "start_span":
+            fn = lambda: c.start_span("s", tid, sid, start_time_ns=t)  # noqa: E731
+            self.refused(fn, error, "start_time_ns")
+        elif which == "end_span":
+            self.refused(lambda: c.end_span(tid, sid, end_time_ns=t), error, "end_time_ns")
+        else:
+            self.refused(lambda: c.end_trace(tid, end_time_ns=t), error, "end_time_ns")
+
+    @precondition(lambda self: self.model.traces)
+    @rule(data=st.data())
+    def end_before_start(self, data: st.DataObject) -> None:
+        """An end that would be accepted, but with an end time before the span's start."""
+        m = self.model
+        ok = [
+            s
+            for s in self.client.open_spans()
+            if not m.open_desc(s.span_id) and (not m.lifo or m.open_in(s.trace_id)[-1] == s.span_id)
+        ]
+        if not ok:
+            return
+        s = data.draw(st.sampled_from(ok))
+        t = s.start_time_ns - data.draw(st.integers(1, 10**9))
+        if t < 0:
+            return
+        if s.parent_id is None and data.draw(st.booleans()):
+            self.refused(
+                lambda: self.client.end_trace(s.trace_id, end_time_ns=t), ValueError, "end_time_ns"
+            )
+        else:
+            fn = lambda: self.client.end_span(s.trace_id, s.span_id, end_time_ns=t)  # noqa: E731
+            self.refused(fn, ValueError, "end_time_ns")
 
     # --- invariants ------------------------------------------------------------------------
 
