@@ -31,7 +31,6 @@ from lifecycle_lint.summaries import (
     Effect,
     FunctionSummary,
     Summaries,
-    own_nodes,
 )
 
 if TYPE_CHECKING:
@@ -262,7 +261,7 @@ class Knowledge:
         if scope is None:
             return True
         params = set(scope.bindings)
-        for inner in own_nodes(node):
+        for inner in _unguarded_nodes(node):
             if isinstance(inner, (cst.Raise, cst.Assert, cst.Await, cst.Yield, cst.With)):
                 return True
             if isinstance(inner, cst.For) and exception_model.iteration_may_raise(
@@ -328,6 +327,33 @@ class Knowledge:
         return ModuleSummary(
             self.ctx.path, tuple(clients), {}, imports, frozenset(functions), compute
         )
+
+
+def _unguarded_nodes(node: cst.FunctionDef) -> list[cst.CSTNode]:
+    """A function's own nodes, less the bodies of ``try`` blocks whose handler catches
+    every exception (``except Exception:``): what raises there does not leave."""
+    from lifecycle_lint.walk import SCOPE_NODES, children
+
+    result: list[cst.CSTNode] = []
+    stack: list[cst.CSTNode] = [node.body]
+    while stack:
+        current = stack.pop()
+        result.append(current)
+        if isinstance(current, cst.Try) and any(_catches_all(h) for h in current.handlers):
+            kids: list[cst.CSTNode] = list(current.handlers)
+            kids += [part for part in (current.orelse, current.finalbody) if part is not None]
+        else:
+            kids = list(children(current))
+        stack.extend(k for k in kids if not isinstance(k, (*SCOPE_NODES, cst.Lambda)))
+    return result
+
+
+def _catches_all(handler: cst.ExceptHandler) -> bool:
+    kind = handler.type
+    if kind is None:
+        return True
+    names = [e.value for e in kind.elements] if isinstance(kind, cst.Tuple) else [kind]
+    return any(_last_name(name) in ("Exception", "BaseException") for name in names)
 
 
 def _last_name(expr: cst.BaseExpression) -> str:
