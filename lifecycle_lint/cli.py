@@ -20,11 +20,11 @@ from lifecycle_lint.config import (
     Config,
     ConfigError,
     Overrides,
-    analysis_settings,
     file_codes,
     find_config,
     load_config,
     parse_non_raising,
+    settings_for,
 )
 from lifecycle_lint.discovery import MissingPathError, discover
 from lifecycle_lint.engine import LintOptions, has_lifecycle_token, lint_file
@@ -188,6 +188,11 @@ def build_parser() -> argparse.ArgumentParser:
         ".lifecycle_lint_cache at the project root)",
     )
     parser.add_argument("--explain", metavar="CODE", help="print a rule's documentation")
+    parser.add_argument(
+        "--show-settings",
+        action="store_true",
+        help="print the effective settings of each given file and where each comes from",
+    )
     parser.add_argument("--version", action="version", version=f"lifecycle-lint {__version__}")
     return parser
 
@@ -397,7 +402,7 @@ def _options_factory(
     # configuration only, unless per-file ignores apply.
     configs: dict[Path, Config] = {}
     codes: dict[int, frozenset[str]] = {}
-    settings: dict[int, Settings] = {}
+    settings: dict[Path, Settings] = {}
 
     def options_for(path: Path) -> LintOptions:
         config = configs.get(path.parent)
@@ -409,9 +414,12 @@ def _options_factory(
             enabled = codes.get(id(config)) or codes.setdefault(
                 id(config), file_codes(config, overrides, None)
             )
-        if id(config) not in settings:
-            settings[id(config)] = analysis_settings(config, overrides)
-        key = (enabled, settings[id(config)])
+        # The inferred MLflow version depends on the file's folder (its nearest
+        # pyproject.toml or requirements), so settings are kept per folder.
+        folder_settings = settings.get(path.parent)
+        if folder_settings is None:
+            folder_settings = settings[path.parent] = settings_for(config, overrides, path)
+        key = (enabled, folder_settings)
         if key not in cache:
             cache[key] = LintOptions(key[1], key[0])
         return cache[key]
@@ -426,6 +434,19 @@ def _forced_out_of_stdin(
     passes every buffer: the configured exclusions must hold there too)."""
     config = config_for(path)
     return (force_exclude or config.force_exclude) and config.is_excluded(path)
+
+
+def _show_settings(
+    paths: Sequence[str], config_for: Callable[[Path], Config], overrides: Overrides
+) -> int:
+    from lifecycle_lint.show_settings import describe
+
+    for name in paths:
+        path = Path(name)
+        if not path.exists():
+            raise MissingPathError(name)
+        sys.stdout.write(describe(path, config_for(path), overrides))
+    return EXIT_CLEAN
 
 
 def _write(text: str, output_file: str | None, *, to_stderr: bool = False) -> bool:
@@ -469,6 +490,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             config_for: Callable[[Path], Config] = lambda _path: explicit  # noqa: E731
         else:
             config_for = find_config
+        if args.show_settings:
+            return _show_settings(args.paths, config_for, overrides)
         files = (
             [] if use_stdin else discover(args.paths, config_for, force_exclude=args.force_exclude)
         )

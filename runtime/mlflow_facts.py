@@ -194,6 +194,11 @@ FLUENT_CONTEXT_FUNCTIONS: frozenset[str] = frozenset(
     }
 )
 
+#: Fluent getters that return the active span (never owned by the caller: not ended there).
+FLUENT_SPAN_GETTER_QUALIFIED_NAMES: frozenset[str] = frozenset(
+    {"mlflow.get_current_active_span", "mlflow.tracing.fluent.get_current_active_span"}
+)
+
 # --- Autolog ------------------------------------------------------------------
 
 AUTOLOG = "autolog"
