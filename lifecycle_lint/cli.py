@@ -213,6 +213,8 @@ class Outcome:
     diff: str = ""
     fixed: int = 0
     worker: int = 0  # the process that did the work (tests check the pool is used)
+    #: Other project modules the findings rest on (read by the project index).
+    dependencies: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -226,7 +228,15 @@ class Task:
 def run_task(task: Task) -> Outcome:
     if task.mode == "check":
         result = lint_file(task.path, task.options, data=task.data)
-        return Outcome(result.path, result.findings, result.error, worker=os.getpid())
+        from lifecycle_lint.project import dependencies_of
+
+        return Outcome(
+            result.path,
+            result.findings,
+            result.error,
+            worker=os.getpid(),
+            dependencies=dependencies_of(str(task.path), task.options.settings),
+        )
     if task.mode == "add-noqa":
         from lifecycle_lint.add_noqa import add_noqa_file
 
@@ -258,11 +268,9 @@ def plan_workers(jobs: int, sizes: Sequence[int]) -> int:
 
 
 def _dependencies(task: Task) -> str:
-    """What a file's verdict depends on beyond its bytes and settings, for the cache key.
-
-    The project index's digest of the summaries of the project modules the file
-    imports goes here, so that a change to a helper re-checks its users.
-    """
+    """What a file's verdict depends on beyond its bytes and settings, known before the
+    check, for the cache key (nothing today: the project modules a check reads are only
+    known after it, and the entry lists them, see ``Outcome.dependencies``)."""
     return ""
 
 
@@ -378,7 +386,13 @@ def run_tasks(tasks: Sequence[Task], jobs: int, cache: Cache | None = None) -> l
         for i, key in keys.items():
             outcome = outcomes[i]
             if outcome is not None and outcome.error is None:
-                cache.put(str(tasks[i].path), tasks[i].options, key, outcome.findings)
+                cache.put(
+                    str(tasks[i].path),
+                    tasks[i].options,
+                    key,
+                    outcome.findings,
+                    outcome.dependencies,
+                )
     return [o for o in outcomes if o is not None]
 
 

@@ -153,6 +153,7 @@ def cache_key(path: Path, settings: Settings) -> tuple[str, int, int, tuple[obje
 
 
 def clear_cache() -> None:
+    _INDEXES.clear()
     _MODULES.clear()
     _RESOLVED.clear()
     _SKETCHES.clear()
@@ -542,6 +543,16 @@ def _imports_of(tree: ast.Module) -> dict[str, str]:
 
 
 _INDEXES: dict[tuple[str, tuple[object, ...]], ProjectIndex] = {}
+
+
+def dependencies_of(path: str, settings: Settings) -> tuple[str, ...]:
+    """The other project modules a checked file's findings rest on (none when the check
+    never consulted the project index)."""
+    found = _INDEXES.get((os.path.abspath(path), settings.knowledge_key()))
+    if found is None:
+        return ()
+    checked = str(found.checked)
+    return tuple(sorted(str(p) for p in found.dependencies if str(p) != checked))
 
 
 def index_for(path: str, settings: Settings) -> ProjectIndex | None:
