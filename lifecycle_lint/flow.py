@@ -987,6 +987,8 @@ class ScopeAnalysis:
         refs: set[int] = set()
         for arg in node.args:
             refs |= self.referenced(arg.value, state)
+        if refs and self._reads_spans(func):
+            refs = set()  # MLflow's attribute setters: lent, still the caller's to end
         if refs:
             storing = isinstance(func, cst.Attribute) and func.attr.value in _STORING_METHODS
             if storing or _names_an_end(func):
@@ -1001,6 +1003,13 @@ class ScopeAnalysis:
         if exception_model.call_may_raise(node, self.ctx):
             out.raises.add(state.with_witness(node))
         return state
+
+    def _reads_spans(self, func: cst.BaseExpression) -> bool:
+        """An MLflow helper that only sets attributes on the span it is given."""
+        name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", "")
+        if not name.startswith("set_span_"):
+            return False
+        return self.ctx.index.qualify(func, self.scope) in facts.SPAN_READING_QUALIFIED_NAMES
 
     def summarised_call(self, node: cst.Call, callee: Callee, state: State, out: Outcome) -> State:
         """A call the linter can see into: its summary says what it does with the spans

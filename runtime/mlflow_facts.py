@@ -199,6 +199,22 @@ FLUENT_SPAN_GETTER_QUALIFIED_NAMES: frozenset[str] = frozenset(
     {"mlflow.get_current_active_span", "mlflow.tracing.fluent.get_current_active_span"}
 )
 
+#: MLflow's helpers that set attributes on the span they are given and do nothing
+#: else with it (not ending it, not keeping it): passing a span to them lends it.
+#: ``set_span_chat_messages`` is MLflow 2.x's; the others are in 3.x too.
+SPAN_READING_QUALIFIED_NAMES: frozenset[str] = frozenset(
+    {
+        f"{module}.{name}"
+        for module in ("mlflow.tracing", "mlflow.tracing.utils")
+        for name in (
+            "set_span_chat_messages",
+            "set_span_chat_tools",
+            "set_span_model_attribute",
+            "set_span_cost_attribute",
+        )
+    }
+)
+
 # --- Autolog ------------------------------------------------------------------
 
 AUTOLOG = "autolog"
