@@ -13,9 +13,13 @@ An entry records the key it was computed for: a digest of
   edited checkout never reads an old verdict),
 - the effective settings for that file (enabled codes after per-file ignores,
   MLflow major version, every other analysis setting),
-- ``dependencies``: what the file's verdict depends on beyond its own bytes. The
-  project index passes a digest of the summaries of the project modules the file
-  imports here, so that a change to a helper re-checks the files that use it.
+- ``dependencies``: what the file's verdict depends on beyond its own bytes, when
+  known before the check (nothing today).
+
+Beside the key, an entry lists the project modules the file's verdict was drawn
+from (the project index reads them for helper summaries and imported clients),
+each with a digest of its bytes: a lookup is a miss when any of them changed or
+is gone, so a change to a helper re-checks the files that use it.
 
 A lookup whose key differs is a miss, an entry that cannot be read or does not
 hold what an entry holds is a miss (and is rewritten), so the cache never gives
@@ -165,6 +169,27 @@ def _findings_from(path: str, rows: object) -> list[Finding] | None:
     return findings
 
 
+def _file_digest(name: str) -> str | None:
+    """A digest of a file's bytes, None when it cannot be read."""
+    try:
+        with open(name, "rb") as handle:
+            return hashlib.sha256(handle.read()).hexdigest()
+    except OSError:
+        return None
+
+
+def _dependencies_unchanged(recorded: object) -> bool:
+    """Whether every file an entry rests on still has the bytes it had."""
+    if not isinstance(recorded, dict):
+        return False
+    for name, digest in recorded.items():
+        if not isinstance(name, str) or not isinstance(digest, str):
+            return False
+        if _file_digest(name) != digest:
+            return False
+    return True
+
+
 class Cache:
     """One cache folder; every method swallows the file system's errors (a miss)."""
 
@@ -196,6 +221,8 @@ class Cache:
             return None
         if not isinstance(entry, dict) or entry.get("key") != key:
             return None
+        if not _dependencies_unchanged(entry.get("dependencies", {})):
+            return None
         findings = _findings_from(path, entry.get("findings"))
         if findings is None:
             return None
@@ -207,14 +234,28 @@ class Cache:
         self.hits += 1
         return findings
 
-    def put(self, path: str, options: LintOptions, key: str, findings: Iterable[Finding]) -> None:
+    def put(
+        self,
+        path: str,
+        options: LintOptions,
+        key: str,
+        findings: Iterable[Finding],
+        dependencies: Iterable[str] = (),
+    ) -> None:
+        """Store ``findings`` for ``key``; ``dependencies``: the other files they rest on."""
         try:
             slot = self._slot(path, options)
+            depends: dict[str, str | None] = {
+                name: _file_digest(name) for name in sorted(dependencies)
+            }
+            if any(digest is None for digest in depends.values()):
+                return  # a module read during the check is gone already: not cacheable
             body = json.dumps(
                 {
                     "key": key,
                     "path": os.path.abspath(path),
                     "findings": [_finding_row(f) for f in findings],
+                    "dependencies": depends,
                 },
                 separators=(",", ":"),
             ).encode()

@@ -23,6 +23,9 @@ class CallKind(enum.Enum):
     SPAN_END = "span.end"  # <span>.end(...)
     #: ``span = self._spans.pop(key)``: a span stored earlier, taken over by this scope.
     TAKEN = "taken"
+    #: ``span = self._begin(...)``: a summarised helper returns a span it started
+    #: (lifecycle_lint.summaries); the caller owns it.
+    HELPER_START = "helper start"
 
     @property
     def is_start(self) -> bool:
@@ -59,6 +62,10 @@ class LifecycleCall:
     request_id_keyword: cst.Arg | None = None
     #: ``*args`` or ``**kwargs`` present: which parameters are given is unknown.
     has_unpacking: bool = False
+    #: For a HELPER_START: the helper returns a trace's root span on every path.
+    helper_trace: bool = False
+    #: ``**{"request_id": ...}``: the key (a string) that spells the old name.
+    request_id_key: cst.SimpleString | None = None
 
     def arg(self, param: str) -> cst.BaseExpression | None:
         bound = self.args.get(param)
@@ -103,7 +110,10 @@ def classify(call: cst.Call, index: ModuleIndex, scope: Scope) -> LifecycleCall 
                 ),
                 None,
             )
-            return LifecycleCall(call, kind, scope, func.value, args, request_kw, unpacking)
+            found = LifecycleCall(call, kind, scope, func.value, args, request_kw, unpacking)
+            if unpacking:
+                _bind_splatted(found, index, scope, signature.params)
+            return found
     last = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", None)
     if last == _NO_CONTEXT_NAME and isinstance(func, (cst.Attribute, cst.Name)):
         if index.qualify(func, scope) in facts.START_SPAN_NO_CONTEXT_QUALIFIED_NAMES:
@@ -112,6 +122,65 @@ def classify(call: cst.Call, index: ModuleIndex, scope: Scope) -> LifecycleCall 
                 call, CallKind.START_NO_CONTEXT, scope, None, args, None, unpacking
             )
     return None
+
+
+def _splatted_entries(
+    expr: cst.BaseExpression, index: ModuleIndex, scope: Scope, depth: int = 0
+) -> list[tuple[str, cst.BaseExpression, cst.CSTNode]] | None:
+    """``(name, value, key node)`` of a dict display or ``dict(...)`` (or a name bound
+    once to one), when every key is known; None otherwise."""
+    import libcst as cst
+
+    if isinstance(expr, cst.Name) and depth == 0:
+        bindings = index.lookup(expr.value, scope)
+        if len(bindings) != 1 or bindings[0].value is None:
+            return None
+        return _splatted_entries(bindings[0].value, index, scope, depth + 1)
+    entries: list[tuple[str, cst.BaseExpression, cst.CSTNode]] = []
+    if isinstance(expr, cst.Dict):
+        for element in expr.elements:
+            if not isinstance(element, cst.DictElement) or not isinstance(
+                element.key, cst.SimpleString
+            ):
+                return None
+            key = element.key.evaluated_value
+            if not isinstance(key, str):
+                return None
+            entries.append((key, element.value, element.key))
+        return entries
+    if (
+        isinstance(expr, cst.Call)
+        and isinstance(expr.func, cst.Name)
+        and expr.func.value == "dict"
+        and not index.lookup("dict", scope)
+    ):
+        for arg in expr.args:
+            if arg.keyword is None or arg.star:
+                return None
+            entries.append((arg.keyword.value, arg.value, arg))
+        return entries
+    return None
+
+
+def _bind_splatted(
+    found: LifecycleCall, index: ModuleIndex, scope: Scope, params: tuple[str, ...]
+) -> None:
+    """IDs carried by ``**{...}`` or ``**dict(...)`` count as if passed directly."""
+    import libcst as cst
+
+    for arg in found.node.args:
+        if arg.star != "**":
+            continue
+        entries = _splatted_entries(arg.value, index, scope)
+        for name, value, key in entries or ():
+            if name == facts.REQUEST_ID_PARAM:
+                if isinstance(key, cst.Arg):
+                    found.request_id_keyword = key
+                elif isinstance(key, cst.SimpleString):
+                    found.request_id_key = key
+                name = facts.TRACE_ID_PARAM
+            if name in params and name not in found.args:
+                found.args[name] = cst.Arg(value=value)
 
 
 def span_end_call(call: cst.Call, scope: Scope) -> LifecycleCall:

@@ -20,11 +20,11 @@ from lifecycle_lint.config import (
     Config,
     ConfigError,
     Overrides,
-    analysis_settings,
     file_codes,
     find_config,
     load_config,
     parse_non_raising,
+    settings_for,
 )
 from lifecycle_lint.discovery import MissingPathError, discover
 from lifecycle_lint.engine import LintOptions, has_lifecycle_token, lint_file
@@ -188,6 +188,11 @@ def build_parser() -> argparse.ArgumentParser:
         ".lifecycle_lint_cache at the project root)",
     )
     parser.add_argument("--explain", metavar="CODE", help="print a rule's documentation")
+    parser.add_argument(
+        "--show-settings",
+        action="store_true",
+        help="print the effective settings of each given file and where each comes from",
+    )
     parser.add_argument("--version", action="version", version=f"lifecycle-lint {__version__}")
     return parser
 
@@ -208,6 +213,8 @@ class Outcome:
     diff: str = ""
     fixed: int = 0
     worker: int = 0  # the process that did the work (tests check the pool is used)
+    #: Other project modules the findings rest on (read by the project index).
+    dependencies: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -221,7 +228,15 @@ class Task:
 def run_task(task: Task) -> Outcome:
     if task.mode == "check":
         result = lint_file(task.path, task.options, data=task.data)
-        return Outcome(result.path, result.findings, result.error, worker=os.getpid())
+        from lifecycle_lint.project import dependencies_of
+
+        return Outcome(
+            result.path,
+            result.findings,
+            result.error,
+            worker=os.getpid(),
+            dependencies=dependencies_of(str(task.path), task.options.settings),
+        )
     if task.mode == "add-noqa":
         from lifecycle_lint.add_noqa import add_noqa_file
 
@@ -253,11 +268,9 @@ def plan_workers(jobs: int, sizes: Sequence[int]) -> int:
 
 
 def _dependencies(task: Task) -> str:
-    """What a file's verdict depends on beyond its bytes and settings, for the cache key.
-
-    The project index's digest of the summaries of the project modules the file
-    imports goes here, so that a change to a helper re-checks its users.
-    """
+    """What a file's verdict depends on beyond its bytes and settings, known before the
+    check, for the cache key (nothing today: the project modules a check reads are only
+    known after it, and the entry lists them, see ``Outcome.dependencies``)."""
     return ""
 
 
@@ -373,7 +386,13 @@ def run_tasks(tasks: Sequence[Task], jobs: int, cache: Cache | None = None) -> l
         for i, key in keys.items():
             outcome = outcomes[i]
             if outcome is not None and outcome.error is None:
-                cache.put(str(tasks[i].path), tasks[i].options, key, outcome.findings)
+                cache.put(
+                    str(tasks[i].path),
+                    tasks[i].options,
+                    key,
+                    outcome.findings,
+                    outcome.dependencies,
+                )
     return [o for o in outcomes if o is not None]
 
 
@@ -397,7 +416,7 @@ def _options_factory(
     # configuration only, unless per-file ignores apply.
     configs: dict[Path, Config] = {}
     codes: dict[int, frozenset[str]] = {}
-    settings: dict[int, Settings] = {}
+    settings: dict[Path, Settings] = {}
 
     def options_for(path: Path) -> LintOptions:
         config = configs.get(path.parent)
@@ -409,9 +428,12 @@ def _options_factory(
             enabled = codes.get(id(config)) or codes.setdefault(
                 id(config), file_codes(config, overrides, None)
             )
-        if id(config) not in settings:
-            settings[id(config)] = analysis_settings(config, overrides)
-        key = (enabled, settings[id(config)])
+        # The inferred MLflow version depends on the file's folder (its nearest
+        # pyproject.toml or requirements), so settings are kept per folder.
+        folder_settings = settings.get(path.parent)
+        if folder_settings is None:
+            folder_settings = settings[path.parent] = settings_for(config, overrides, path)
+        key = (enabled, folder_settings)
         if key not in cache:
             cache[key] = LintOptions(key[1], key[0])
         return cache[key]
@@ -426,6 +448,19 @@ def _forced_out_of_stdin(
     passes every buffer: the configured exclusions must hold there too)."""
     config = config_for(path)
     return (force_exclude or config.force_exclude) and config.is_excluded(path)
+
+
+def _show_settings(
+    paths: Sequence[str], config_for: Callable[[Path], Config], overrides: Overrides
+) -> int:
+    from lifecycle_lint.show_settings import describe
+
+    for name in paths:
+        path = Path(name)
+        if not path.exists():
+            raise MissingPathError(name)
+        sys.stdout.write(describe(path, config_for(path), overrides))
+    return EXIT_CLEAN
 
 
 def _write(text: str, output_file: str | None, *, to_stderr: bool = False) -> bool:
@@ -469,6 +504,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             config_for: Callable[[Path], Config] = lambda _path: explicit  # noqa: E731
         else:
             config_for = find_config
+        if args.show_settings:
+            return _show_settings(args.paths, config_for, overrides)
         files = (
             [] if use_stdin else discover(args.paths, config_for, force_exclude=args.force_exclude)
         )

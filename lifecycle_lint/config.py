@@ -17,13 +17,16 @@ import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lifecycle_lint.discovery import SKIPPED_DIRS
 from lifecycle_lint.patterns import PathPattern, PatternSet
 from lifecycle_lint.rules import RULES
 from lifecycle_lint.selection import Layer, SelectionError, layered_codes, validate_selectors
 from lifecycle_lint.settings import Settings
+
+if TYPE_CHECKING:
+    from lifecycle_lint.settings import Settings
 
 TABLE = "lifecycle-lint"
 #: The option that opts in to strict LIFO order.
@@ -42,7 +45,18 @@ KNOWN_KEYS = (
     "respect-gitignore",
     "non-raising",
     "strict-exceptions",
+    "client-factories",
+    "span-starters",
+    "span-enders",
 )
+#: Declared semantics for code the project index cannot see (installed libraries,
+#: generated code): configuration key -> Settings field.
+DECLARED_KEYS = {
+    "client-factories": "client_factories",
+    "span-starters": "span_starters",
+    "span-enders": "span_enders",
+}
+_QUALIFIED = re.compile(r"[A-Za-z_*][\w*]*(\.[A-Za-z_*][\w*]*)*")
 
 
 class ConfigError(ValueError):
@@ -84,6 +98,9 @@ class Config:
     respect_gitignore: bool = True
     non_raising: tuple[str, ...] = ()
     strict_exceptions: bool = False
+    client_factories: tuple[str, ...] = ()
+    span_starters: tuple[str, ...] = ()
+    span_enders: tuple[str, ...] = ()
 
     @property
     def root(self) -> Path:
@@ -150,6 +167,17 @@ def _codes(path: Path, key: str, value: object) -> tuple[str, ...]:
         return tuple(validate_selectors(raw))
     except SelectionError as error:
         raise _error(path, key, str(error)) from None
+
+
+def _qualified_names(path: Path, key: str, value: object) -> tuple[str, ...]:
+    """``["mylib.tracing.make_client", "mylib.*.finish_*"]``: dotted names, ``*`` globs."""
+    names = [n.strip() for n in _string_list(path, key, value)]
+    for name in names:
+        if not _QUALIFIED.fullmatch(name):
+            raise _error(
+                path, key, f"expected qualified names such as `mylib.tracing.start`, got {name!r}"
+            )
+    return tuple(names)
 
 
 def _patterns(path: Path, key: str, value: object) -> tuple[PathPattern, ...]:
@@ -225,6 +253,8 @@ def config_from_table(path: Path, table: Mapping[str, object]) -> Config:
                 values["non_raising"] = parse_non_raising(_string_list(path, key, value))
             except ConfigError as error:
                 raise _error(path, key, str(error)) from None
+        elif key in DECLARED_KEYS:
+            values[DECLARED_KEYS[key]] = _qualified_names(path, key, value)
     if values.get("lifo") and LIFO_CODE not in RULES:  # pragma: no cover - registry guard
         raise _error(path, "lifo", f"rule {LIFO_CODE} is not available")
     return Config(path=path.resolve(), **values)
@@ -313,24 +343,45 @@ def file_codes(config: Config, overrides: Overrides, path: Path | str | None) ->
     return codes
 
 
-def mlflow_major(config: Config, overrides: Overrides) -> int:
+def mlflow_major(config: Config, overrides: Overrides, path: Path | str | None = None) -> int:
+    return mlflow_major_and_source(config, overrides, path)[0]
+
+
+def mlflow_major_and_source(
+    config: Config, overrides: Overrides, path: Path | str | None = None
+) -> tuple[int, str]:
+    """The MLflow major version for a file, and where it comes from (in words)."""
     if overrides.mlflow_version is not None:
-        return overrides.mlflow_version
+        return overrides.mlflow_version, "command line"
     if config.mlflow_version is not None:
-        return config.mlflow_version
-    from lifecycle_runtime import mlflow_facts as facts
+        return config.mlflow_version, f"{config.path}: mlflow-version"
+    from lifecycle_lint.mlflow_version import infer
 
-    return int(facts.DEFAULT_MLFLOW_MAJOR)
+    folder = Path(os.path.abspath(path)).parent if path is not None else Path(os.getcwd())
+    inferred = infer(folder)
+    return inferred.major, inferred.source
 
 
-def analysis_settings(config: Config, overrides: Overrides) -> Settings:
-    """The settings the analysis runs with: the file's configuration, then the
-    command line (``non-raising`` entries of both apply)."""
+def settings_for(config: Config, overrides: Overrides, path: Path | str | None) -> Settings:
+    """The analysis settings of one file: its configuration, then the command line
+    (``non-raising`` entries of both apply); the MLflow version inferred for the file
+    when neither sets it. The command and the flake8 plugin share this."""
+    from lifecycle_lint.settings import Settings
+
     return Settings(
-        mlflow_major=mlflow_major(config, overrides),  # type: ignore[arg-type]
+        mlflow_major=mlflow_major(config, overrides, path),  # type: ignore[arg-type]
         non_raising=config.non_raising + overrides.non_raising,
         strict_exceptions=config.strict_exceptions or overrides.strict_exceptions,
+        client_factories=config.client_factories,
+        span_starters=config.span_starters,
+        span_enders=config.span_enders,
     )
+
+
+def analysis_settings(
+    config: Config, overrides: Overrides, path: Path | str | None = None
+) -> Settings:
+    return settings_for(config, overrides, path)
 
 
 def configs_for(paths: Iterable[Path]) -> dict[Path, Config]:

@@ -8,6 +8,7 @@ import libcst as cst
 from libcst.metadata import CodeRange
 
 from lifecycle_lint.calls import CallKind, LifecycleCall, classify, span_end_call
+from lifecycle_lint.knowledge import Knowledge
 from lifecycle_lint.positions import Positions
 from lifecycle_lint.scopes import BindingKind, ModuleIndex, Scope
 from lifecycle_lint.settings import Settings
@@ -23,6 +24,9 @@ class FileContext:
         self.text = text
         self.settings = settings
         self.index = ModuleIndex(module)
+        #: What names are beyond this file's bindings: summaries, project, evidence.
+        self.knowledge = Knowledge(self)
+        self.index.knowledge = self.knowledge
         self._positions: Positions | None = None
         #: The codes the rules run for (``None``: all); facts only one rule reads
         #: are not computed when that rule is off.
@@ -84,7 +88,9 @@ class FileContext:
         found = self._lifecycle_by_node.get(expr) or classify(
             expr, self.index, self.index.call_scopes.get(expr) or self.index.scope_of(expr)
         )
-        return found is not None and found.kind.is_start
+        if found is not None:
+            return found.kind.is_start
+        return self.knowledge.starts_span(expr)  # a helper that returns a span it started
 
     def is_span(self, expr: cst.BaseExpression, scope: Scope) -> bool:
         """``expr`` certainly holds a span returned by a lifecycle start call."""

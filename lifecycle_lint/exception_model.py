@@ -461,9 +461,10 @@ _IO_METHODS = frozenset(
     }
 )
 
-RANK_EXPLICIT = 5  # raise, assert, yield
-RANK_OTHER_IO = 4  # third-party or unknown code doing I/O, await
-RANK_OTHER = 3  # user or third-party code
+RANK_EXPLICIT = 6  # raise, assert, yield
+RANK_OTHER_IO = 5  # third-party or unknown code doing I/O, await
+RANK_OTHER = 4  # user or third-party code: functions, the object's own methods
+RANK_VALUE_METHOD = 3  # a method of a plain value (``end_time.timestamp()``): an accessor
 RANK_STDLIB_IO = 2
 RANK_STDLIB = 1
 RANK_NON_RAISING = 0  # in the table (reached only with strict-exceptions)
@@ -708,11 +709,24 @@ def failure_rank(node: cst.CSTNode, ctx: FileContext) -> int:
     func = node.func
     if qualified is None:
         method = func.attr.value if isinstance(func, cst.Attribute) else None
-        return RANK_OTHER_IO if method in _IO_METHODS else RANK_OTHER
+        if method in _IO_METHODS:
+            return RANK_OTHER_IO
+        if method is not None and not _on_own_object(func, scope):
+            # ``self._extract(...)`` runs the project's code; ``end_time.timestamp()``
+            # reads a value: a maintainer takes the first for the likelier failure.
+            return RANK_VALUE_METHOD
+        return RANK_OTHER
     is_io = _matches(qualified, _IO_NAMES) and not _matches(qualified, _NOT_IO_NAMES)
     if qualified.split(".")[0] in _STDLIB:
         return RANK_STDLIB_IO if is_io else RANK_STDLIB
     return RANK_OTHER_IO if is_io else RANK_OTHER
+
+
+def _on_own_object(func: cst.Attribute, scope: Scope) -> bool:
+    """``self.method`` or ``cls.method`` (the class's own code)."""
+    cst = _cst()
+    receiver = func.value
+    return isinstance(receiver, cst.Name) and receiver.value in (scope.self_name, "self", "cls")
 
 
 def is_stdlib_call(node: cst.CSTNode, ctx: FileContext) -> bool:

@@ -172,7 +172,7 @@ class LifecycleChecker:
 
         if not has_lifecycle_token(text):
             return []
-        from lifecycle_lint.config import analysis_settings, file_codes
+        from lifecycle_lint.config import file_codes, settings_for
         from lifecycle_lint.engine import LintOptions, lint_source
 
         config, path = _config_for(self.filename)
@@ -180,7 +180,7 @@ class LifecycleChecker:
             return []
         overrides = _overrides()
         options = LintOptions(
-            analysis_settings(config, overrides), file_codes(config, overrides, path)
+            settings_for(config, overrides, path), file_codes(config, overrides, path)
         )
         try:
             result = lint_source(self.filename, text, options)

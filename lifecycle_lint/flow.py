@@ -25,6 +25,7 @@ from lifecycle_lint import exception_model
 from lifecycle_lint.calls import CallKind, LifecycleCall
 from lifecycle_lint.context import FileContext
 from lifecycle_lint.scopes import Scope
+from lifecycle_lint.summaries import Callee, Effect
 from lifecycle_lint.walk import SCOPE_NODES, children, descendants
 from lifecycle_runtime import mlflow_facts as facts
 
@@ -118,7 +119,7 @@ class Site:
 
     @property
     def is_trace(self) -> bool:
-        return self.call.kind is CallKind.START_TRACE
+        return self.call.kind is CallKind.START_TRACE or self.call.helper_trace
 
 
 class SpanFact(NamedTuple):
@@ -360,6 +361,9 @@ class ScopeFacts:
     cross_trace: list[tuple[cst.Call, int, int]] = field(default_factory=list)
     #: TLC301: (fluent call or ``with`` item, a client span open there).
     fluent_under_client: list[tuple[cst.CSTNode, int]] = field(default_factory=list)
+    #: What a finding on a site rests on beyond this scope: (call, what it does with it),
+    #: from the callee's summary (``_close(...)`` ends it, ``tag(...)`` only reads it).
+    notes: dict[int, list[tuple[cst.CSTNode, str]]] = field(default_factory=dict)
     #: (site, handler) -> the raise points, with that span open, the handler caught.
     caught: dict[tuple[int, cst.CSTNode], set[cst.CSTNode]] = field(default_factory=dict)
     skipped: bool = False
@@ -374,9 +378,14 @@ class ScopeAnalysis:
         scope: Scope,
         owned: set[int] | None,
         shared_names: set[str] | None = None,
+        param_span: str | None = None,
     ) -> None:
         self.ctx = ctx
         self.scope = scope
+        #: For a function summary: the parameter that holds an open span on entry.
+        self.param_span = param_span
+        #: The states that leave the scope normally (by its end or a ``return``).
+        self.exit_states: set[State] = set()
         #: Sites this scope ends itself; ``None`` in the first pass (all owned).
         self.owned = owned
         self.sites: dict[cst.Call, Site] = {}
@@ -400,16 +409,18 @@ class ScopeAnalysis:
         #: TLC106 (strict LIFO) costs a look at every span per end: only when it is on.
         self.lifo = ctx.enabled is None or "TLC106" in ctx.enabled
         self._taken: dict[cst.Call, LifecycleCall] = {}
+        self._helper_starts: dict[cst.Call, LifecycleCall] = {}
 
     # --- entry ---------------------------------------------------------------
 
     def run(self) -> ScopeFacts:
         body = _scope_body(self.scope.node)
         try:
-            outcome = self.block(body, {State()})
+            outcome = self.block(body, {self._entry_state()})
         except TooComplex:
             self.facts.skipped = True
             return self.facts
+        self.exit_states = outcome.normal | outcome.returns
         for state in outcome.normal:
             self.exit(state, None, on_exception=False)
         for state in outcome.returns:
@@ -423,6 +434,15 @@ class ScopeAnalysis:
         self.facts.cross_trace = list(self._cross)
         self.facts.fluent_under_client = list(self._fluent)
         return self.facts
+
+    def _entry_state(self) -> State:
+        """Empty, or for a summary the parameter bound to an open span of its own."""
+        if self.param_span is None:
+            return State()
+        param = LifecycleCall(self.scope.node, CallKind.TAKEN, self.scope, None)  # type: ignore[arg-type]
+        site = self.site_for(param)
+        fact = SpanFact(OPEN, None, -1, site.index, 1)
+        return State().with_span(site.index, fact).with_var(self.param_span, ("span", site.index))
 
     def exit(self, state: State, witness: cst.CSTNode | None, *, on_exception: bool) -> None:
         for site in state.open_sites():
@@ -997,9 +1017,18 @@ class ScopeAnalysis:
             return state  # ``.end()`` on a span kept elsewhere (``self._span``)
         if self._is_fluent_context_call(node):
             self._note_fluent(node, state)
+        # Another module's function is looked up only when it may matter here: a span
+        # or its ID is passed to it, or what it returns is kept (``span = helper()``).
+        passes = any(self.span_of(arg.value, state) is not None for arg in node.args)
+        knowledge = self.ctx.knowledge
+        callee = knowledge.callee(node, self.scope, across=knowledge.reach(node, passes))
+        if callee is not None:
+            return self.summarised_call(node, callee, state, out)
         refs: set[int] = set()
         for arg in node.args:
             refs |= self.referenced(arg.value, state)
+        if refs and self._reads_spans(func):
+            refs = set()  # MLflow's attribute setters: lent, still the caller's to end
         if refs:
             storing = isinstance(func, cst.Attribute) and func.attr.value in _STORING_METHODS
             if storing or _names_an_end(func):
@@ -1014,6 +1043,50 @@ class ScopeAnalysis:
         if exception_model.call_may_raise(node, self.ctx):
             out.raises.add(state.with_witness(node))
         return state
+
+    def _reads_spans(self, func: cst.BaseExpression) -> bool:
+        """An MLflow helper that only sets attributes on the span it is given."""
+        name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", "")
+        if not name.startswith("set_span_"):
+            return False
+        return self.ctx.index.qualify(func, self.scope) in facts.SPAN_READING_QUALIFIED_NAMES
+
+    def summarised_call(self, node: cst.Call, callee: Callee, state: State, out: Outcome) -> State:
+        """A call the linter can see into: its summary says what it does with the spans
+        it is given, whether it starts one for the caller, and whether it may raise."""
+        for arg, param in callee.bind(node):
+            refs = self.referenced(arg.value, state)
+            if not refs:
+                continue
+            site = self.span_of(arg.value, state)
+            effect = callee.effect(param) if site is not None and param is not None else None
+            if site is not None and effect is Effect.ENDS:
+                self._note(site, node, effect.value)
+                state = self.end_site(site, node, state)
+            elif site is not None and effect is Effect.READS:
+                self._note(site, node, effect.value)  # lent: still this scope's to end
+            elif effect is not None or _names_an_end(node.func):
+                state = self.hand_over(state, refs)  # stored, passed on, maybe ended
+            else:  # not known: as for a call that cannot be resolved
+                state = self.hand_over(state, {s for s in refs if not self.is_owned(s)})
+        # The exception model has the last word (a call the user declares non-raising);
+        # the summary can only say that a function the model would suspect does not raise.
+        if callee.may_raise and exception_model.call_may_raise(node, self.ctx):
+            out.raises.add(state.with_witness(node))
+        kind = callee.returns_span
+        if kind is not None:
+            started = self._helper_starts.get(node)
+            if started is None:
+                started = LifecycleCall(node, CallKind.HELPER_START, self.scope, None)
+                started.helper_trace = kind == "trace"
+                self._helper_starts[node] = started
+            state = self.start(started, state)
+        return state
+
+    def _note(self, site: int, node: cst.CSTNode, what: str) -> None:
+        notes = self.facts.notes.setdefault(site, [])
+        if (node, what) not in notes:
+            notes.append((node, what))
 
     def _is_fluent_context_call(self, call: cst.Call) -> bool:
         func = call.func
@@ -1069,6 +1142,8 @@ class ScopeAnalysis:
             parent.target, (cst.Name, cst.Attribute)
         ):
             return self.ctx.short_source(parent.target)
+        if call.kind is CallKind.HELPER_START:
+            return self.ctx.short_source(call.node)
         name = call.arg("name")
         text = self.ctx.index.string_value(name, call.scope) if name is not None else None
         return text if text is not None else call.kind.value
@@ -1098,6 +1173,8 @@ class ScopeAnalysis:
                 root = fact.root if fact is not None else -1
             elif parent_expr is None or _is_none_literal(parent_expr):
                 root = site.index
+        elif call.kind is CallKind.HELPER_START:
+            root = site.index if call.helper_trace else -1
         else:
             root = site.index
         parent_fact = state.span(parent) if parent != -1 else None
@@ -1437,7 +1514,9 @@ class ScopeAnalysis:
                 stack.append(node.value)
             elif isinstance(node, cst.Arg):
                 stack.append(node.value)
-            elif isinstance(node, cst.Call) and self.ctx.lifecycle_call(node) is not None:
+            elif isinstance(node, cst.Call) and (
+                self.ctx.lifecycle_call(node) is not None or node in self._helper_starts
+            ):
                 site = self.sites.get(node)
                 if site is not None:
                     sites.add(site.index)
@@ -1756,6 +1835,21 @@ def analyse_scope(ctx: FileContext, scope: Scope) -> ScopeFacts:
     return ScopeAnalysis(ctx, scope, owned=set(first.ended_sites), shared_names=shared).run()
 
 
+def analyse_parameter(ctx: FileContext, scope: Scope, param: str) -> list[str] | None:
+    """For a summary: the status, at each normal exit of the function, of the span its
+    parameter ``param`` holds on entry (None when the function is too complex)."""
+    # One pass, the parameter's span not owned: a call it is lent to takes it over. Owned or
+    # not changes only paths that do not end it, which count the same for the caller.
+    analysis = ScopeAnalysis(ctx, scope, owned=set(), param_span=param)
+    if analysis.run().skipped:
+        return None
+    statuses = []
+    for state in analysis.exit_states:
+        fact = state.span(0)
+        statuses.append(fact.status if fact is not None else HANDED)
+    return statuses
+
+
 def scopes_with_starts(ctx: FileContext) -> list[Scope]:
     """The scopes (module, functions) whose own body starts a span, or takes one out
     of ``self`` (``span = self._spans.pop(key)``) and ends spans."""
@@ -1788,4 +1882,7 @@ def scopes_with_starts(ctx: FileContext) -> list[Scope]:
     for method in pops:
         if id(method.node) in ending:
             found.setdefault(id(method.node), method)
+    for scope in ctx.knowledge.helper_start_scopes():
+        if scope.kind not in ("lambda", "class"):
+            found.setdefault(id(scope.node), scope)
     return list(found.values())

@@ -14,6 +14,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import libcst as cst
 
@@ -40,6 +41,13 @@ class Binding:
 
 
 ScopeKind = str  # "module" | "function" | "class" | "lambda"
+
+
+class KnowledgeHook(Protocol):
+    """Knowledge beyond the bindings (lifecycle_lint.knowledge): summaries, the project
+    index, usage evidence, declared semantics. A true answer is the reason, as text."""
+
+    def client_reason(self, expr: cst.BaseExpression, scope: Scope) -> str | None: ...
 
 
 @dataclass(eq=False)
@@ -100,6 +108,8 @@ class ModuleIndex:
         #: Attribute reads of the span ID attributes (``x.trace_id``), by attribute name.
         self.attributes: dict[str, list[cst.Attribute]] = {}
         self.module_scope = Scope(module, "module", None)
+        #: What other functions, modules and usage say a name is (set by FileContext).
+        self.knowledge: KnowledgeHook | None = None
         self.scopes[module] = self.module_scope
         self._build(module, self.module_scope)
 
@@ -217,7 +227,11 @@ class ModuleIndex:
                     scope.add(top, Binding(BindingKind.IMPORT, node, qualified=top))
         elif isinstance(node, cst.ImportFrom):
             base = _dotted(node.module) if node.module is not None else None
-            if node.relative or base is None or isinstance(node.names, cst.ImportStar):
+            if node.relative:
+                # ``from .clients import client``: kept as ``.clients.client`` for the
+                # project index (lifecycle_lint.project), which knows the package.
+                base = "." * len(node.relative) + (base or "")
+            if base is None or isinstance(node.names, cst.ImportStar):
                 return None
             for alias in node.names:
                 name = _dotted(alias.name)
@@ -226,7 +240,8 @@ class ModuleIndex:
                 local = name
                 if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
                     local = alias.asname.name.value
-                scope.add(local, Binding(BindingKind.IMPORT, node, qualified=f"{base}.{name}"))
+                dot = "" if base.endswith(".") else "."
+                scope.add(local, Binding(BindingKind.IMPORT, node, qualified=f"{base}{dot}{name}"))
         elif isinstance(node, cst.Global):
             scope.global_names.update(n.name.value for n in node.names)
         elif isinstance(node, cst.Nonlocal):
@@ -293,9 +308,16 @@ class ModuleIndex:
                 )
 
     def _self_class(self, receiver: cst.BaseExpression, scope: Scope) -> ClassInfo | None:
-        """The class whose instance ``receiver`` is, when it is a method's ``self``."""
+        """The class whose instance ``receiver`` is, when it is a method's ``self``
+        (read in the method, or in a lambda or function nested in it)."""
         method: Scope | None = scope
-        while method is not None and method.kind == "lambda":
+        while method is not None and method.self_name is None and method.is_function:
+            if (
+                method.kind == "function"
+                and isinstance(receiver, cst.Name)
+                and receiver.value in method.bindings
+            ):
+                return None  # the nested function binds the name itself
             method = method.parent
         if (
             method is not None
@@ -382,7 +404,9 @@ class ModuleIndex:
         if _depth > 6:
             return False
         if isinstance(expr, cst.Call):
-            return self.qualify(expr.func, scope) in facts.CLIENT_QUALIFIED_NAMES
+            if self.qualify(expr.func, scope) in facts.CLIENT_QUALIFIED_NAMES:
+                return True
+            return self._known_client(expr, scope)
         if isinstance(expr, cst.BooleanOperation) and isinstance(expr.operator, cst.Or):
             # ``client or MlflowClient()``: an injected client or a new one.
             return self.is_client(expr.right, scope, _depth + 1)
@@ -392,27 +416,35 @@ class ModuleIndex:
                 for side in (expr.body, expr.orelse)
             ) and not (_is_none(expr.body) and _is_none(expr.orelse))
         if isinstance(expr, cst.Name):
-            return self._bindings_are(
+            if self._bindings_are(
                 self.lookup(expr.value, scope),
                 scope,
                 lambda v, s: self.is_client(v, s, _depth + 1),
                 self.is_client_annotation,
-            )
+            ):
+                return True
+            return self._known_client(expr, scope)
         if isinstance(expr, cst.Attribute):
             info = self.self_class(expr.value, scope)
             if info is None:
-                return False
+                return self._known_client(expr, scope)
             attr = expr.attr.value
             bindings = list(info.attr_assignments.get(attr, []))
             bindings += [b for b in info.scope.bindings.get(attr, []) if b.annotation is not None]
             method_scope = self.scopes.get(info.node)
-            return self._bindings_are(
+            if self._bindings_are(
                 bindings,
                 method_scope or scope,
                 lambda v, s: self.is_client(v, self._value_scope(v, s), _depth + 1),
                 self.is_client_annotation,
-            )
+            ):
+                return True
+            return self._known_client(expr, scope)
         return False
+
+    def _known_client(self, expr: cst.BaseExpression, scope: Scope) -> bool:
+        """A client by what lies beyond this scope's bindings (lifecycle_lint.knowledge)."""
+        return self.knowledge is not None and self.knowledge.client_reason(expr, scope) is not None
 
     def _value_scope(self, value: cst.CSTNode, fallback: Scope) -> Scope:
         return self.scope_of(value) if value in self.parents else fallback

@@ -14,3 +14,17 @@ class Settings:
     non_raising: tuple[str, ...] = ()
     #: Only lifecycle calls (and ``non_raising``) do not raise (``strict-exceptions``).
     strict_exceptions: bool = False
+    #: Declared semantics (``[tool.lifecycle-lint]``): qualified names, ``*`` globs.
+    client_factories: tuple[str, ...] = ()
+    span_starters: tuple[str, ...] = ()
+    span_enders: tuple[str, ...] = ()
+
+    def knowledge_key(self) -> tuple[object, ...]:
+        """What function and module summaries depend on (for their caches)."""
+        return (
+            self.client_factories,
+            self.span_starters,
+            self.span_enders,
+            self.non_raising,
+            self.strict_exceptions,
+        )

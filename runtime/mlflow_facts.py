@@ -194,6 +194,27 @@ FLUENT_CONTEXT_FUNCTIONS: frozenset[str] = frozenset(
     }
 )
 
+#: Fluent getters that return the active span (never owned by the caller: not ended there).
+FLUENT_SPAN_GETTER_QUALIFIED_NAMES: frozenset[str] = frozenset(
+    {"mlflow.get_current_active_span", "mlflow.tracing.fluent.get_current_active_span"}
+)
+
+#: MLflow's helpers that set attributes on the span they are given and do nothing
+#: else with it (not ending it, not keeping it): passing a span to them lends it.
+#: ``set_span_chat_messages`` is MLflow 2.x's; the others are in 3.x too.
+SPAN_READING_QUALIFIED_NAMES: frozenset[str] = frozenset(
+    {
+        f"{module}.{name}"
+        for module in ("mlflow.tracing", "mlflow.tracing.utils")
+        for name in (
+            "set_span_chat_messages",
+            "set_span_chat_tools",
+            "set_span_model_attribute",
+            "set_span_cost_attribute",
+        )
+    }
+)
+
 # --- Autolog ------------------------------------------------------------------
 
 AUTOLOG = "autolog"

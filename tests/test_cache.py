@@ -259,3 +259,46 @@ def test_pruning_removes_entries_not_used_for_a_month(project, capsys) -> None:
     lint(capsys, ".")
     assert recent.stat().st_mtime > month_ago + 3600
     assert cache.prune(force=True) == 0 and len(entries(folder)) == 2
+
+
+CLIENTS = """\
+from mlflow import MlflowClient
+
+client = MlflowClient()
+"""
+USER = """\
+from .clients import client
+
+
+def run(root):
+    span = client.start_span("step", root.trace_id, root.span_id)
+"""
+# line 5: TLC101 while ``client`` in the other module is an MlflowClient
+
+
+def test_a_changed_module_in_the_project_rechecks_its_users(tmp_path, capsys, monkeypatch):
+    root = tmp_path / "proj"
+    (root / "app").mkdir(parents=True)
+    (root / "pyproject.toml").write_text("[project]\nname = 'proj'\n", encoding="utf-8")
+    (root / "app" / "__init__.py").write_text("", encoding="utf-8")
+    clients = root / "app" / "clients.py"
+    clients.write_text(CLIENTS, encoding="utf-8")
+    (root / "app" / "user.py").write_text(USER, encoding="utf-8")
+    monkeypatch.chdir(root)
+    folder = Path(os.environ[ENV_VAR])
+    finding = ("app/user.py", 5, 12, "TLC101")
+
+    assert lint(capsys, "app/user.py") == (EXIT_FINDINGS, [finding])
+    entry = json.loads(entries(folder)[0].read_text(encoding="utf-8"))
+    assert str(clients.resolve()) in entry["dependencies"]
+    assert lint(capsys, "app/user.py") == (EXIT_FINDINGS, [finding])  # a hit
+
+    # The user's bytes are the same; the module it imports its client from is not.
+    clients.write_text("client = object()\n", encoding="utf-8")
+    from lifecycle_lint import project as project_module
+
+    project_module.clear_cache()  # a new run in the same process: nothing remembered
+    assert lint(capsys, "app/user.py") == (EXIT_CLEAN, [])
+    clients.unlink()
+    project_module.clear_cache()
+    assert lint(capsys, "app/user.py") == (EXIT_CLEAN, [])

@@ -228,6 +228,9 @@ def test_every_documented_key_is_accepted(tmp_path) -> None:
         "lifo": "true",
         "force-exclude": "true",
         "respect-gitignore": "false",
+        "client-factories": '["vendor.make_client", "vendor.*.client_for"]',
+        "span-starters": '["vendor.tracing.begin"]',
+        "span-enders": '["vendor.tracing.finish_*"]',
         "non-raising": '["myapp.log.*", "emit_metric"]',
         "strict-exceptions": "true",
     }

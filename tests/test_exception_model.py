@@ -118,16 +118,24 @@ def test_user_entries_and_strict_mode() -> None:
 def test_failure_rank_orders_the_witnesses() -> None:
     ctx, calls = _calls(
         IMPORTS
-        + "def f(db, helper, path, x):\n    db.execute(x)\n    helper(x)\n    open(path)\n"
-        + "    json.dumps(x)\n    len(x)\n"
+        + "def f(db, helper, path, x):\n    db.execute(x)\n    helper(x)\n    x.timestamp()\n"
+        + "    open(path)\n    json.dumps(x)\n    len(x)\n"
     )
     ranks = [
         model.failure_rank(calls[c], ctx)
-        for c in ("db.execute(x)", "helper(x)", "open(path)", "json.dumps(x)", "len(x)")
+        for c in (
+            "db.execute(x)",
+            "helper(x)",
+            "x.timestamp()",
+            "open(path)",
+            "json.dumps(x)",
+            "len(x)",
+        )
     ]
     assert ranks == [
         model.RANK_OTHER_IO,
         model.RANK_OTHER,
+        model.RANK_VALUE_METHOD,
         model.RANK_STDLIB_IO,
         model.RANK_STDLIB,
         model.RANK_NON_RAISING,

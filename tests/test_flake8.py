@@ -224,3 +224,42 @@ def test_plugin_never_raises(lines: list[str]) -> None:
     checker = LifecycleChecker(None, lines, "stdin")
     results = list(checker.run())
     assert all(isinstance(r[0], int) and isinstance(r[1], int) for r in results)
+
+
+CROSS_MODULE = {
+    "pyproject.toml": '[project]\nname = "app"\ndependencies = ["mlflow-skinny<3"]\n',
+    "app/__init__.py": "",
+    "app/clients.py": "from mlflow import MlflowClient\n\nclient = MlflowClient()\n",
+    "app/tracing.py": (
+        "from .clients import client\n\n\n"
+        "def begin(root, name):\n"
+        "    return client.start_span(name, root.trace_id, root.span_id)\n\n\n"
+        "def finish(span):\n"
+        "    client.end_span(span.request_id, span.span_id)\n"
+    ),
+    "app/jobs.py": (
+        "from app import tracing as t\nfrom .clients import client\n\n\n"
+        "def run(root, step):\n"
+        "    span = t.begin(root, 'run')\n"
+        "    step()\n"
+        "    t.finish(span)\n\n\n"
+        "def twice(root):\n"
+        "    span = client.start_span('x', root.trace_id, root.span_id)\n"
+        "    t.finish(span)\n"
+        "    t.finish(span)\n"
+        "    client.end_trace(request_id=root.trace_id)\n"
+    ),
+}
+
+
+def test_flake8_uses_the_same_project_index_and_mlflow_version(tmp_path: Path) -> None:
+    for name, text in CROSS_MODULE.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    files = ["app/jobs.py", "app/tracing.py"]
+    from_command = command(*files, cwd=tmp_path)
+    assert [(r[0], r[1], r[3]) for r in from_command] == [
+        ("app/jobs.py", 6, "TLC103"),  # a starter in another module; `step()` raises
+        ("app/jobs.py", 14, "TLC104"),  # `t.finish(span)` ends it (another module's summary)
+    ]  # and no TLC204: pyproject.toml pins MLflow 2
+    assert flake8("--select=TLC", *files, cwd=tmp_path) == from_command

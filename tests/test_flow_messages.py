@@ -243,3 +243,35 @@ def test_tlc103_names_the_raise_and_the_handler_that_carries_on() -> None:
             "the handler on line 11 carries on to the next iteration without ending it",
         )
     ]
+
+
+def test_tlc103_prefers_the_projects_own_code_to_a_method_of_a_value() -> None:
+    # A callback shape: a helper that only sets attributes through MLflow's own setter
+    # (lending the span), after an accessor on a value; the helper is the likelier failure.
+    assert messages(
+        """
+        from mlflow.tracing.utils import set_span_chat_tools
+
+
+        class Logger:
+            def on_success(self, root, response, end_time):
+                span = client.start_span("llm", root.trace_id, root.span_id)
+                try:
+                    end_ns = int(end_time.timestamp() * 1e9)
+                    self._set_attributes(span, response)
+                    client.end_span(span.trace_id, span.span_id, end_time_ns=end_ns)
+                except Exception:
+                    pass
+
+            def _set_attributes(self, span, response):
+                set_span_chat_tools(span, response.tools)
+        """
+    ) == [
+        (
+            8,
+            "TLC103",
+            "span `span` started here is not ended when `self._set_attributes(...)` on line 11 "
+            "raises (and 2 other calls): the handler on line 13 carries on after the `try` "
+            "without ending it; `self._set_attributes(...)` on line 11 only reads it",
+        )
+    ]

@@ -21,8 +21,17 @@ from lifecycle_lint.cli import main
 #: Re-reviewed with the exception model (issue 10). Removed then: the three spans of the
 #: demo RAG trace (`random.uniform(...)` in a comprehension over `range(...)` was the only
 #: thing between their start and end: a maintainer would not call it a way to fail) and the
-#: LangChain tracer's `ContextVar.get()`.
+#: LangChain tracer's `ContextVar.get()`. Re-reviewed with function summaries (issue 9):
+#: pydantic_ai/autolog.py:387 went (`_set_span_attributes` catches every exception in its
+#: body), bedrock/_autolog.py:117 and claude_code/tracing.py:635/860 came (a helper only
+#: reads the span; another ends it: what lies between may raise).
 KEPT = {
+    (
+        "bedrock/_autolog.py",
+        117,
+        "TLC103",
+    ): "the stream patch only lends the span to _extract_and_set_model_name (its summary: only "
+    "reads it, issue 9), so when that helper or original(...) raises the span is never ended",
     (
         "claude_code/tracing.py",
         457,
@@ -30,6 +39,18 @@ KEPT = {
     ): "_set_token_usage_attribute(llm_span, usage) adds token counts read from the transcript "
     "(`input_tokens + output_tokens`): a malformed usage payload raises and the `llm` span "
     "stays open; no try",
+    (
+        "claude_code/tracing.py",
+        635,
+        "TLC103",
+    ): "_create_llm_and_tool_spans only reads parent_span (summary) and _finalize_trace ends it "
+    "(summary); when a step between them raises, the `except Exception` handler returns None "
+    "and the conversation span stays open",
+    (
+        "claude_code/tracing.py",
+        860,
+        "TLC103",
+    ): "same shape for SDK messages: the handler returns None with parent_span still open",
     (
         "demo/generators/traces.py",
         553,
@@ -47,14 +68,7 @@ KEPT = {
         "TLC103",
     ): "InMemoryTraceManager().get_instance() and set_trace_metadata run after the start "
     "and before the span is returned; they only take a lock and set a key, so a maintainer "
-    "would likely dismiss this: it goes once helper summaries (issue 9) say they cannot raise",
-    (
-        "pydantic_ai/autolog.py",
-        387,
-        "TLC103",
-    ): "_set_span_attributes(span, self) runs before the try whose handler ends the span; "
-    "its body catches every exception, so this is false by a maintainer's reading: it goes "
-    "once helper summaries (issue 9) say the helper cannot raise",
+    "would likely dismiss this (a class method of another module: not summarised yet)",
     (
         "pydantic_ai/autolog_v2.py",
         341,

@@ -146,10 +146,13 @@ class DeprecatedRequestId(Rule):
     name = "deprecated-request-id"
     summary = "`request_id` used where MLflow 3 names it `trace_id`."
     what = """
-        Flags the `request_id=` keyword of a lifecycle call and `.request_id` read from a
-        known span, when the target MLflow is 3.x (the default; set
-        `--mlflow-version 2` for code that must run on MLflow 2). Reads of `request_id` from
-        other objects (`trace.info.request_id`, a serving context) are not flagged.
+        Flags the `request_id=` keyword of a lifecycle call (also as a key of a dict passed
+        with `**`) and `.request_id` read from a known span (started here, returned by
+        `mlflow.get_current_active_span()`, or a parameter whose `.span_id` is passed as an
+        ID), when the target MLflow is 3.x (the default, or inferred from the project's
+        pins; set `--mlflow-version 2` for code that must run on MLflow 2). Reads of
+        `request_id` from other objects (`trace.info.request_id`, a serving context) are
+        not flagged.
         """
     why = """
         MLflow 3 renamed `request_id` to `trace_id`. The old spelling still works but emits a
@@ -175,23 +178,48 @@ class DeprecatedRequestId(Rule):
         if ctx.settings.mlflow_major < 3:
             return
         new_name = cst.Name(facts.TRACE_ID_PARAM)
+        seen_keys: set[int] = set()
         for call in ctx.lifecycle_calls:
             keyword_arg = call.request_id_keyword
-            if keyword_arg is not None and keyword_arg.keyword is not None:
+            if (
+                keyword_arg is not None
+                and keyword_arg.keyword is not None
+                and id(keyword_arg) not in seen_keys  # one `dict(request_id=...)`, many calls
+            ):
+                seen_keys.add(id(keyword_arg))
+                splatted = all(arg is not keyword_arg for arg in call.node.args)
+                where = f"`dict(...)` passed with `**` to `{call.kind.value}`"
                 yield Report(
                     keyword_arg.keyword,
                     f"`request_id=` is deprecated in MLflow 3: use `trace_id=` in "
-                    f"`{call.kind.value}`",
+                    f"{where if splatted else f'`{call.kind.value}`'}",
                     Replacement(
                         keyword_arg.keyword, new_name, "rename `request_id=` to `trace_id=`"
                     ),
                 )
+            key = call.request_id_key
+            if key is not None and id(key) not in seen_keys:
+                seen_keys.add(id(key))
+                quote = f"{key.prefix}{key.quote}"
+                renamed = cst.SimpleString(f"{quote}{facts.TRACE_ID_PARAM}{key.quote}")
+                yield Report(
+                    key,
+                    f'`"request_id"` (passed with `**` to `{call.kind.value}`) is deprecated in '
+                    f'MLflow 3: use `"trace_id"`',
+                    Replacement(key, renamed, 'rename the key `"request_id"` to `"trace_id"`'),
+                )
         for attribute in ctx.index.attributes.get(facts.REQUEST_ID_PARAM, ()):
             scope = ctx.index.scope_of(attribute)
-            if ctx.is_span(attribute.value, scope):
-                yield Report(
-                    attribute.attr,
-                    f"`{ctx.short_source(attribute.value)}.request_id` is deprecated in "
-                    f"MLflow 3: use `.trace_id`",
-                    Replacement(attribute.attr, new_name, "rename `.request_id` to `.trace_id`"),
-                )
+            evidence = None
+            if not ctx.is_span(attribute.value, scope):
+                # Usage evidence (lifecycle_lint.evidence): a span this scope does not own.
+                evidence = ctx.knowledge.span_reason(attribute.value, scope)
+                if evidence is None:
+                    continue
+            shown = ctx.short_source(attribute.value)
+            because = f" (`{shown}` is a span: {evidence})" if evidence else ""
+            yield Report(
+                attribute.attr,
+                f"`{shown}.request_id` is deprecated in MLflow 3: use `.trace_id`{because}",
+                Replacement(attribute.attr, new_name, "rename `.request_id` to `.trace_id`"),
+            )

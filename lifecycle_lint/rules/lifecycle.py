@@ -184,7 +184,7 @@ def _caught_message(ctx: FileContext, facts: ScopeFacts, site: Site, caught: lis
     return (
         f"{kind} `{site.name}` {_origin(ctx, site)} is not ended when "
         f"{describe_raise(ctx, best)}{others}: the handler on line {ctx.line_of(handler)} "
-        f"{_HOW_WORDS[how]} without ending it"
+        f"{_HOW_WORDS[how]} without ending it{_evidence(ctx, facts, site)}"
     )
 
 
@@ -193,7 +193,27 @@ def _origin(ctx: FileContext, site: Site) -> str:
 
     if site.call.kind is CallKind.TAKEN and site.call.receiver is not None:
         return f"taken from `{ctx.short_source(site.call.receiver)}` here"
+    if site.call.kind is CallKind.HELPER_START:
+        helper = ctx.short_source(site.call.node)
+        return f"started here by `{helper}` (a helper that returns the span it starts)"
     return "started here"
+
+
+def _evidence(ctx: FileContext, facts: ScopeFacts, site: Site) -> str:
+    """What the finding rests on beyond the scope: summaries and usage evidence."""
+    from lifecycle_lint.calls import CallKind
+
+    parts = [
+        f"`{ctx.short_source(node)}` on line {ctx.line_of(node)} {what}"
+        for node, what in facts.notes.get(site.index, [])
+        if what == "only reads it"
+    ]
+    receiver = site.call.receiver
+    if receiver is not None and site.call.kind is not CallKind.TAKEN:
+        reason = ctx.knowledge.client_reason(receiver, site.call.scope)
+        if reason is not None:
+            parts.append(reason)
+    return "".join(f"; {part}" for part in parts)
 
 
 def _leak_reports(ctx: FileContext, code: str) -> Iterator[Report]:
@@ -214,7 +234,7 @@ def _leak_reports(ctx: FileContext, code: str) -> Iterator[Report]:
                     yield Report(
                         site.call.node,
                         f"{kind} `{site.name}` {_origin(ctx, site)} is not ended "
-                        f"{describe_exit(ctx, facts, leak)}",
+                        f"{describe_exit(ctx, facts, leak)}{_evidence(ctx, facts, site)}",
                     )
             elif caught and code == "TLC103":
                 yield Report(site.call.node, _caught_message(ctx, facts, site, caught))
@@ -224,7 +244,8 @@ def _leak_reports(ctx: FileContext, code: str) -> Iterator[Report]:
                 yield Report(
                     site.call.node,
                     f"{kind} `{site.name}` {_origin(ctx, site)} is not ended when "
-                    f"{describe_raise(ctx, best)}{others}; end it in `finally` or in a handler",
+                    f"{describe_raise(ctx, best)}{others}; end it in `finally` or in a handler"
+                    f"{_evidence(ctx, facts, site)}",
                 )
     if code in ("TLC101", "TLC102"):
         for site, attribute in unended_stores(ctx):
@@ -247,8 +268,11 @@ class SpanNotEnded(Rule):
         loop...) and flags the start when some normal path neither ends the span (`end_span`
         with its `span_id`, or `span.end()`) nor hands it over (returns or yields it, stores it
         on an attribute, in a container or a global, lets a nested function capture it, or,
-        for a span this scope never ends itself, passes it or its IDs to another function;
-        a helper named for ending, such as `_end_span(span, error)`, takes it over always).
+        for a span this scope never ends itself, passes it or its IDs to a function that
+        cannot be resolved; a helper named for ending, such as `_end_span(span, error)`, takes
+        it over always). A function the linter can read is followed through its summary: one
+        that ends the span on every path ends it, one that only reads it (`tag(span)`) leaves
+        it to the caller, and a span returned by a helper that started it is the caller's.
         A span variable rebound while its span is open counts as not ended. A class that stores
         spans on `self` and never ends a span taken from that attribute is flagged too, and a
         method that takes a span out of `self` (`span = self._spans.pop(run_id)`) and ends it
@@ -499,7 +523,9 @@ class DoubleEnd(Rule):
                 site = facts.sites[site_index]
                 where = f"line {ctx.line_of(first)}" if first is not None else "an earlier line"
                 yield Report(
-                    node, f"`{site.name}` is ended at {where} and again at line {ctx.line_of(node)}"
+                    node,
+                    f"`{site.name}` is ended at {where} and again at line {ctx.line_of(node)}"
+                    + _ended_by(ctx, facts, site_index, (first, node)),
                 )
 
 
@@ -572,6 +598,19 @@ class NonLifoEnd(Rule):
 
     def check(self, ctx: FileContext) -> Iterator[Report]:
         yield from _order_reports(ctx, self.code)
+
+
+def _ended_by(
+    ctx: FileContext, facts: ScopeFacts, site: int, nodes: tuple[cst.CSTNode | None, ...]
+) -> str:
+    """``(`_close(...)` on line 23 ends it)`` for the ends made by a summarised helper."""
+    parts: list[str] = []
+    for node, what in facts.notes.get(site, []):
+        if what == "ends it" and any(node is n for n in nodes):
+            part = f"`{ctx.short_source(node)}` ends it"
+            if part not in parts:
+                parts.append(part)
+    return f" ({'; '.join(parts)})" if parts else ""
 
 
 def _place(ctx: FileContext, node: cst.CSTNode) -> tuple[int, int]:
