@@ -301,6 +301,7 @@ class Program:
     literal_ids: frozenset[int]  # lines with a literal or None ID
     blind_lines: frozenset[int]  # lifecycle calls in main() with an ID from a helper span
     finally_jumps: bool  # a return/break in a ``finally`` (it swallows an exception)
+    helper_calls: frozenset[int]  # lines of main() that call a helper
     flags: int
     calls: int
     raise_bound: int
@@ -398,6 +399,11 @@ def program_from_source(source: str) -> Program:
             if isinstance(t, ast.Try)
             for statement in t.finalbody
             for jump in ast.walk(statement)
+        ),
+        frozenset(
+            n.lineno
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Call) and getattr(n.func, "id", None) in HELPERS
         ),
         flags,
         calls,
@@ -900,9 +906,10 @@ def expected_findings(program: Program, paths: list[PathResult]) -> Verdict:
         reached |= path.reached
     for name in normal_leak | escaped_leak | caught_leak:
         line = lines[name]
-        if name == HELPER_START:
-            for code in ("TLC101", "TLC103"):
-                verdict.excuse((line, code), HELPER_SPAN)
+        if name == HELPER_START:  # reported (if at all) at the helper's calls in main()
+            for at in (line, *program.helper_calls):
+                for code in ("TLC101", "TLC103"):
+                    verdict.excuse((at, code), HELPER_SPAN)
             continue
         not_ended = (line, "TLC102" if name in program.traces else "TLC101")
         if name in program.lent:
@@ -935,6 +942,8 @@ def _map_event(verdict: Verdict, path: PathResult, event: Event, program: Progra
         # A child started under a parent that had ended: TLC105 at that end.
         if event.parent_end_line in helper_lines:
             # The linter places it at an end of that parent it can see, if any.
+            for at in program.helper_calls:
+                verdict.excuse((at, "TLC105"), HELPER_ENDED)
             for parent in event.span_ids:
                 for line in path.end_lines.get(parent, []):
                     verdict.excuse((line, "TLC105"), HELPER_ENDED)
@@ -948,6 +957,8 @@ def _map_event(verdict: Verdict, path: PathResult, event: Event, program: Progra
         # Inside a helper, which the linter does not follow: it sees the target ended
         # only at a later end in main(), if any, and places what it finds there.
         verdict.excuse(key, HELPER_ENDED)
+        for at in program.helper_calls:  # with summaries, it is placed at the call
+            verdict.excuse((at, event.code), HELPER_ENDED)
         for target in event.span_ids:
             for line in path.end_lines.get(target, []):
                 verdict.excuse((line, event.code), HELPER_ENDED)
