@@ -575,11 +575,35 @@ def _is_lifecycle(call: cst.Call, ctx: FileContext, scope: Scope) -> bool:
 def _is_span_method(call: cst.Call, ctx: FileContext, scope: Scope) -> bool:
     cst = _cst()
     func = call.func
-    return (
-        isinstance(func, cst.Attribute)
-        and isinstance(func.value, (cst.Name, cst.Attribute))
-        and ctx.is_span(func.value, scope)
-    )
+    if not isinstance(func, cst.Attribute):
+        return False
+    receiver = func.value
+    if isinstance(receiver, cst.Name) and (id(scope), receiver.value) in _spans_by_use(ctx):
+        return True
+    return isinstance(receiver, (cst.Name, cst.Attribute)) and ctx.is_span(receiver, scope)
+
+
+def _spans_by_use(ctx: FileContext) -> set[tuple[int, str]]:
+    """Names whose ``.trace_id``/``.span_id`` a lifecycle call of the same scope passes as
+    an ID: spans, whatever they were bound to (``span = self._spans.pop(key)``)."""
+    found: set[tuple[int, str]] | None = ctx.cache.get("spans-by-use")  # type: ignore[assignment]
+    if found is None:
+        from lifecycle_runtime import mlflow_facts as facts
+
+        cst = _cst()
+        found = set()
+        for call in ctx.lifecycle_calls:
+            for arg in call.node.args:
+                value = arg.value
+                if (
+                    isinstance(value, cst.Attribute)
+                    and value.attr.value in facts.SPAN_ID_ATTRS
+                    and value.attr.value != "parent_id"
+                    and isinstance(value.value, cst.Name)
+                ):
+                    found.add((id(call.scope), value.value.value))
+        ctx.cache["spans-by-use"] = found
+    return found
 
 
 def call_may_raise(call: cst.Call, ctx: FileContext, settings: Settings | None = None) -> bool:

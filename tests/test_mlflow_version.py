@@ -12,9 +12,10 @@ from lifecycle_lint.mlflow_version import infer, major_of
 
 
 @pytest.fixture(autouse=True)
-def _fresh():
+def _fresh(monkeypatch):
     mlflow_version.clear_cache()
     yield
+    monkeypatch.undo()  # the real ``_installed`` back before its cache is cleared
     mlflow_version.clear_cache()
 
 
