@@ -28,6 +28,21 @@ _BRACKETS = re.compile(r"[()\[\]{}]")
 _MAX_NESTING = 200
 
 
+def _null_byte_error(text: str) -> SyntaxError | None:
+    """CPython refuses a source with a NUL byte (libcst would parse it)."""
+    offset = text.find("\x00")
+    if offset < 0:
+        return None
+    from lifecycle_lint.lines import python_lines
+
+    before = python_lines(text[:offset], keepends=True)
+    last = before[-1] if before and not before[-1].endswith(("\n", "\r")) else ""
+    line = len(before) + (0 if last else 1)
+    error = SyntaxError("source code cannot contain null bytes")
+    error.lineno, error.offset = line, len(last) + 1
+    return error
+
+
 def _nesting_error(text: str) -> SyntaxError | None:
     """CPython's own error for a file nested too deeply for libcst to parse safely."""
     depth = deepest = 0
@@ -83,7 +98,7 @@ def lint_source(path: str, text: str, options: LintOptions) -> FileResult:
     result = FileResult(path)
     if not has_lifecycle_token(text):
         return result
-    nesting = _nesting_error(text)
+    nesting = _null_byte_error(text) or _nesting_error(text)
     if nesting is not None:
         if "TLC001" in options.enabled:
             message = f"syntax error, the file is not checked: {nesting.msg}"

@@ -165,3 +165,26 @@ def test_internal_error_in_one_file_is_reported_and_the_run_goes_on(
     assert "a_boom.py" in captured.err and "simulated bug" in captured.err
     assert "Traceback" not in captured.err
     assert [Path(f["path"]).name for f in json.loads(captured.out)] == ["b_bad.py"]
+
+
+def test_a_nul_byte_is_a_syntax_error_as_cpython_says(tmp_path, capsys) -> None:
+    source = (
+        "from mlflow import MlflowClient\nc = MlflowClient()\n\ndef f():\n"
+        '    x = 1\x00\n    leaked = c.start_trace("a")\n'
+    )
+    path = tmp_path / "nul.py"
+    path.write_bytes(source.encode())
+    status = main(["--no-cache", "--format", "json", str(path)])
+    rows = [
+        (f["line"], f["column"], f["code"], f["message"])
+        for f in json.loads(capsys.readouterr().out)
+    ]
+    assert status == 1
+    assert rows == [
+        (
+            5,
+            10,
+            "TLC001",
+            "syntax error, the file is not checked: source code cannot contain null bytes",
+        )
+    ]
