@@ -200,7 +200,7 @@ class State:
     def _replace(self, **changes: object) -> State:
         spans = changes.get("spans", self.spans)
         vars = changes.get("vars", self.vars)
-        return State(
+        new = State(
             spans,  # type: ignore[arg-type]
             vars,  # type: ignore[arg-type]
             changes.get("seq", self.seq),  # type: ignore[arg-type]
@@ -208,6 +208,9 @@ class State:
             self._spans_hash if spans is self.spans else None,
             self._vars_hash if vars is self.vars else None,
         )
+        if vars is self.vars:
+            new._conditions = self._conditions
+        return new
 
     # spans
     def span(self, site: int) -> SpanFact | None:
@@ -220,7 +223,7 @@ class State:
         spans = dict(self.spans)
         spans[site] = fact
         change = hash((site, fact)) - (hash((site, old)) if old is not None else 0)
-        return State(
+        new = State(
             spans,
             self.vars,
             self.seq,
@@ -228,6 +231,8 @@ class State:
             (self._spans_hash + change) & _HASH_MASK,
             self._vars_hash,
         )
+        new._conditions = self._conditions
+        return new
 
     def started(self, site: int, fact: SpanFact) -> State:
         """``fact`` (a new start of ``site``) ranked last in start order.
@@ -247,12 +252,15 @@ class State:
                     )
             rank = len(spans)
             spans[site] = fact._replace(seq=rank)
-            return State(spans, self.vars, rank, self.witness, None, self._vars_hash)
-        rank = len(spans) + 1
-        new = fact._replace(seq=rank)
-        spans[site] = new
-        spans_hash = (self._spans_hash + hash((site, new))) & _HASH_MASK
-        return State(spans, self.vars, rank, self.witness, spans_hash, self._vars_hash)
+            state = State(spans, self.vars, rank, self.witness, None, self._vars_hash)
+        else:
+            rank = len(spans) + 1
+            ranked = fact._replace(seq=rank)
+            spans[site] = ranked
+            spans_hash = (self._spans_hash + hash((site, ranked))) & _HASH_MASK
+            state = State(spans, self.vars, rank, self.witness, spans_hash, self._vars_hash)
+        state._conditions = self._conditions
+        return state
 
     def open_sites(self) -> Iterator[int]:
         return (i for i, f in self.spans.items() if f.status == OPEN)
@@ -265,6 +273,7 @@ class State:
         old = self.vars.get(name)
         items: dict[str, VarValue] | None = None
         change = 0
+        stale: list[str] = []
         if name[0] != "?" and self._has_conditions():
             # Rebinding a name forgets what was assumed of conditions that read it.
             stale = [k for k in self.vars if k[0] == "?" and _condition_reads(k, name)]
@@ -284,7 +293,7 @@ class State:
             if value is not None:
                 items[name] = value
                 change += hash((name, value))
-        return State(
+        new = State(
             self.spans,
             items,
             self.seq,
@@ -292,6 +301,13 @@ class State:
             self._spans_hash,
             (self._vars_hash + change) & _HASH_MASK,
         )
+        # Carry the "any condition remembered" flag where the change says it (looking
+        # at every name again on each change is quadratic in a long function).
+        if name[0] == "?":
+            new._conditions = True if value is not None else None
+        elif not stale:
+            new._conditions = self._conditions  # no remembered condition was dropped
+        return new
 
     def _has_conditions(self) -> bool:
         """Whether any condition (``?flag``) is remembered on this path: cached, as most
