@@ -486,7 +486,8 @@ def qualified_name(func: cst.BaseExpression, ctx: FileContext, scope: Scope) -> 
     return None
 
 
-def _dotted_source(func: cst.BaseExpression) -> str | None:
+def dotted_source(func: cst.BaseExpression) -> str | None:
+    """``a.b.c`` for a name or an attribute chain of names, else None."""
     cst = _cst()
     parts: list[str] = []
     while isinstance(func, cst.Attribute):
@@ -549,7 +550,7 @@ def _user_non_raising(call: cst.Call, qualified: str | None, patterns: tuple[str
     plain = tuple(p for p in patterns if "." not in p)
     if plain and _matches(last, plain):
         return True
-    return _matches(qualified, dotted_patterns) or _matches(_dotted_source(func), dotted_patterns)
+    return _matches(qualified, dotted_patterns) or _matches(dotted_source(func), dotted_patterns)
 
 
 def _scope(node: cst.CSTNode, ctx: FileContext) -> Scope:

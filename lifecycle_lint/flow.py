@@ -1622,14 +1622,8 @@ def _with_status(
 
 def _condition_key(expr: cst.BaseExpression) -> str | None:
     """``?flag`` or ``?config.log_traces`` for a name or attribute chain, else None."""
-    parts: list[str] = []
-    while isinstance(expr, cst.Attribute):
-        parts.append(expr.attr.value)
-        expr = expr.value
-    if not isinstance(expr, cst.Name):
-        return None
-    parts.append(expr.value)
-    return "?" + ".".join(reversed(parts))
+    dotted = exception_model.dotted_source(expr)
+    return None if dotted is None else f"?{dotted}"
 
 
 def _condition_reads(key: str, name: str) -> bool:
