@@ -39,6 +39,23 @@ class FileContext:
             if found is not None:
                 self._lifecycle_by_node[call] = found
 
+    def close(self) -> None:
+        """Unlink the scopes, the knowledge and the facts from one another.
+
+        They point at each other (a scope at its parent and children, the
+        knowledge at this context), so once dropped they and the whole tree are
+        freed only by the cyclic garbage collector, whose full passes over many
+        dropped trees cost a sixth of a run. Unlinked, the tree is freed as soon
+        as the last finding is made.
+        """
+        for scope in self.index.scopes.values():
+            scope.parent = None
+            scope.children = []
+        self.index.knowledge = None
+        self.knowledge = None  # type: ignore[assignment]
+        self.cache.clear()
+        self._positions = None
+
     # --- positions (computed only once a finding needs one) -----------------
 
     def position(self, node: cst.CSTNode) -> CodeRange:

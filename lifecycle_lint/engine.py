@@ -165,22 +165,25 @@ def rule_reports(
     ctx = FileContext(path, module, options.settings, text)  # type: ignore[arg-type]
     ctx.enabled = options.enabled
     reports: list[tuple[Finding, Replacement | None]] = []
-    for code in sorted(options.enabled):
-        rule: Rule = RULES[code]()
-        for report in rule.check(ctx):
-            position = ctx.position(report.node)
-            finding = Finding(
-                path,
-                position.start.line,
-                position.start.column + 1,
-                position.end.line,
-                position.end.column + 1,
-                rule.code,
-                rule.name,
-                report.message,
-                report.fix.description if report.fix else None,
-            )
-            reports.append((finding, report.fix))
+    try:
+        for code in sorted(options.enabled):
+            rule: Rule = RULES[code]()
+            for report in rule.check(ctx):
+                position = ctx.position(report.node)
+                finding = Finding(
+                    path,
+                    position.start.line,
+                    position.start.column + 1,
+                    position.end.line,
+                    position.end.column + 1,
+                    rule.code,
+                    rule.name,
+                    report.message,
+                    report.fix.description if report.fix else None,
+                )
+                reports.append((finding, report.fix))
+    finally:
+        ctx.close()
     reports.sort(key=lambda pair: pair[0].sort_key())
     return reports
 
