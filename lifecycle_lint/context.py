@@ -64,7 +64,9 @@ class FileContext:
         return self._positions[node]
 
     def line_of(self, node: cst.CSTNode) -> int:
-        return self.position(node).start.line
+        if self._positions is None:
+            self._positions = Positions(self.module, self.text, self.index.parents)
+        return self._positions.line(node)
 
     def source_of(self, node: cst.CSTNode) -> str:
         return self.module.code_for_node(node)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lifecycle_lint.findings import Finding
-from lifecycle_lint.noqa import NoqaMap
+from lifecycle_lint.noqa import NOQA, NoqaMap
 from lifecycle_lint.rules import RULES, Replacement, Rule
 from lifecycle_lint.selection import RuleSelection
 from lifecycle_lint.settings import Settings
@@ -195,7 +195,10 @@ def filter_noqa(findings: list[Finding], text: str | list[str]) -> list[Finding]
     """
     if not findings:
         return findings
-    noqa = NoqaMap(text if isinstance(text, str) else "\n".join(text))
+    source = text if isinstance(text, str) else "\n".join(text)
+    if NOQA.search(source) is None:
+        return findings  # no comment to read: the tokenizer's line ranges are not needed
+    noqa = NoqaMap(source)
     return [f for f in findings if not noqa.suppresses(f.line, f.code)]
 
 

@@ -26,7 +26,7 @@ from lifecycle_lint.calls import CallKind, LifecycleCall
 from lifecycle_lint.context import FileContext
 from lifecycle_lint.scopes import Scope
 from lifecycle_lint.summaries import Callee, Effect
-from lifecycle_lint.walk import SCOPE_NODES, children, descendants
+from lifecycle_lint.walk import children, descendants
 from lifecycle_runtime import mlflow_facts as facts
 
 OPEN, ENDED, HANDED = "open", "ended", "handed"
@@ -404,6 +404,8 @@ class ScopeAnalysis:
         self.exit_states: set[State] = set()
         #: Sites this scope ends itself; ``None`` in the first pass (all owned).
         self.owned = owned
+        #: First pass: the sites whose ownership changed the way the pass went.
+        self.owned_asked: set[int] = set()
         self.sites: dict[cst.Call, Site] = {}
         self.site_list: list[Site] = []
         self.facts = ScopeFacts(scope.node, self.site_list)
@@ -419,8 +421,11 @@ class ScopeAnalysis:
         )
         self._repeated_conditions: frozenset[str] | None = None
         self._guards: dict[str, int] | None = None
-        #: The evaluation order of each expression, worked out once (not once per path).
-        self._evaluation: dict[cst.BaseExpression, list[cst.CSTNode]] = {}
+        #: The evaluation order of each expression, worked out once per file (not once per
+        #: path, nor once per pass: it is syntax only).
+        self._evaluation: dict[cst.BaseExpression, list[cst.CSTNode]] = ctx.cache.setdefault(
+            "evaluation order", {}
+        )  # type: ignore[assignment]
         self._order_index: dict[int, int] | None = None
         #: TLC106 (strict LIFO) costs a look at every span per end: only when it is on.
         self.lifo = ctx.enabled is None or "TLC106" in ctx.enabled
@@ -674,20 +679,23 @@ class ScopeAnalysis:
         return self._order_index.get(id(node), -1)
 
     def statement(self, node: cst.CSTNode, states: set[State]) -> Outcome:
-        if isinstance(node, cst.SimpleStatementLine):
-            return self.block(node.body, states)
-        if isinstance(node, cst.If):
-            return self.if_(node, states)
-        if isinstance(node, (cst.For, cst.While)):
-            return self.loop(node, states)
-        if isinstance(node, (cst.Try, cst.TryStar)):
-            return self.try_(node, states)
-        if isinstance(node, cst.With):
-            return self.with_(node, states)
-        if isinstance(node, cst.Match):
-            return self.match(node, states)
-        if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
-            return self.definition(node, states)
+        # Exact type tests (these node classes have no subclasses): ``isinstance`` on
+        # libcst's ABC-based classes is slow when it fails, and this runs per statement.
+        kind = type(node)
+        if kind is cst.SimpleStatementLine:
+            return self.block(node.body, states)  # type: ignore[attr-defined]
+        if kind is cst.If:
+            return self.if_(node, states)  # type: ignore[arg-type]
+        if kind is cst.For or kind is cst.While:
+            return self.loop(node, states)  # type: ignore[arg-type]
+        if kind is cst.Try or kind is cst.TryStar:
+            return self.try_(node, states)  # type: ignore[arg-type]
+        if kind is cst.With:
+            return self.with_(node, states)  # type: ignore[arg-type]
+        if kind is cst.Match:
+            return self.match(node, states)  # type: ignore[arg-type]
+        if kind is cst.FunctionDef or kind is cst.ClassDef:
+            return self.definition(node, states)  # type: ignore[arg-type]
         return self.small(node, states)
 
     def small(self, node: cst.CSTNode, states: set[State]) -> Outcome:
@@ -697,6 +705,18 @@ class ScopeAnalysis:
         return out
 
     def _small_one(self, node: cst.CSTNode, state: State, out: Outcome) -> None:
+        kind = type(node)
+        if kind is cst.Expr:  # the commonest statements first, by exact type
+            out.normal.add(self.expression(node.value, state, out))  # type: ignore[attr-defined]
+            return
+        if kind is cst.Assign and type(node.value) is not cst.IfExp:  # type: ignore[attr-defined]
+            if self._taken_from_self(node) is None:  # type: ignore[arg-type]
+                for_value = node.value  # type: ignore[attr-defined]
+                state = self.expression(for_value, state, out)
+                for target in node.targets:  # type: ignore[attr-defined]
+                    state = self.assign(target.target, for_value, state, out)
+                out.normal.add(state)
+                return
         if isinstance(node, cst.Pass):
             out.normal.add(state)
         elif isinstance(node, cst.Break):
@@ -1374,7 +1394,10 @@ class ScopeAnalysis:
         return state
 
     def is_owned(self, site: int) -> bool:
-        return self.owned is None or site in self.owned
+        if self.owned is None:
+            self.owned_asked.add(site)
+            return True
+        return site in self.owned
 
     # --- names -----------------------------------------------------------------
 
@@ -1767,23 +1790,28 @@ def _target_names(target: cst.BaseExpression | cst.CSTNode) -> list[str]:
     return []
 
 
+_EVALUATED_TYPES = frozenset({cst.Call, cst.Await, cst.Yield, cst.NamedExpr, cst.Lambda})
+_NOT_ENTERED_TYPES = frozenset({cst.Lambda, cst.FunctionDef, cst.ClassDef})
+
+
 def _evaluation_order(expr: cst.CSTNode) -> list[cst.CSTNode]:
     """Calls, awaits, yields, walruses and lambdas in ``expr``, inner ones first."""
-    interesting = (cst.Call, cst.Await, cst.Yield, cst.NamedExpr, cst.Lambda)
+    # Exact type tests: libcst's node classes are ABCs, and ``isinstance`` on them is slow.
     result: list[cst.CSTNode] = []
     # Post-order without recursion: (node, children_done)
     stack: list[tuple[cst.CSTNode, bool]] = [(expr, False)]
     while stack:
         node, done = stack.pop()
         if done:
-            if isinstance(node, interesting):
+            if type(node) in _EVALUATED_TYPES:
                 result.append(node)
             continue
         stack.append((node, True))
-        if isinstance(node, (cst.Lambda, *SCOPE_NODES)):
+        if type(node) in _NOT_ENTERED_TYPES:
             continue
-        for child in reversed(list(children(node))):
-            stack.append((child, False))
+        kids = children(node)
+        kids.reverse()
+        stack.extend((child, False) for child in kids)
     return result
 
 
@@ -1827,22 +1855,48 @@ def _scope_body(node: cst.CSTNode) -> list[cst.CSTNode]:
 def _names_shared_outside(ctx: FileContext, scope: Scope) -> set[str]:
     """Names whose span this scope does not keep to itself: globals, closures' reads."""
     shared = set(scope.global_names) | set(scope.nonlocal_names)
-    body = _scope_body(scope.node)
-    for statement in body:
-        for node in [statement, *descendants(statement)]:
-            if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
-                if node is not scope.node:
-                    shared |= _free_names(node)
+    if not isinstance(scope.node, (cst.Module, cst.FunctionDef)):
+        return shared
+    # The functions, lambdas and classes defined in the scope are its child scopes (the
+    # index found them): no walk of the body. A lambda among the parameters' defaults is
+    # a child too, but it runs before the body and reads nothing the body binds.
+    params = scope.node.params if isinstance(scope.node, cst.FunctionDef) else None
+    parents = ctx.index.parents
+    for child in scope.children:
+        if params is not None and _below(child.node, params, scope.node, parents):
+            continue
+        shared |= _free_names(child.node)
     return shared
+
+
+def _below(
+    node: cst.CSTNode,
+    ancestor: cst.CSTNode,
+    stop: cst.CSTNode,
+    parents: dict[cst.CSTNode, cst.CSTNode],
+) -> bool:
+    """``ancestor`` is met climbing from ``node`` before ``stop``."""
+    current = parents.get(node)
+    while current is not None and current is not stop:
+        if current is ancestor:
+            return True
+        current = parents.get(current)
+    return False
 
 
 def analyse_scope(ctx: FileContext, scope: Scope) -> ScopeFacts:
     """Two passes: the first finds which spans the scope ends itself (owns)."""
     shared = _names_shared_outside(ctx, scope)  # the same for both passes
-    first = ScopeAnalysis(ctx, scope, owned=None, shared_names=shared).run()
+    first_pass = ScopeAnalysis(ctx, scope, owned=None, shared_names=shared)
+    first = first_pass.run()
     if first.skipped:
         return first
-    return ScopeAnalysis(ctx, scope, owned=set(first.ended_sites), shared_names=shared).run()
+    owned = set(first.ended_sites)
+    if first_pass.owned_asked <= owned:
+        # Ownership is all that differs between the passes, and the first one asked only
+        # about spans the scope does end (owned in both): the second would be the same.
+        return first
+    return ScopeAnalysis(ctx, scope, owned=owned, shared_names=shared).run()
 
 
 def analyse_parameter(ctx: FileContext, scope: Scope, param: str) -> list[str] | None:

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import libcst as cst
 from libcst.metadata import CodePosition, CodeRange, MetadataWrapper, PositionProvider
 
-from lifecycle_lint.lines import line_count
+from lifecycle_lint.lines import line_count, python_lines
 
 
 def whole_module_positions(module: cst.Module) -> dict[cst.CSTNode, CodeRange]:
@@ -77,6 +77,10 @@ class Positions:
             lines = line_count(self.text or self.module.code)
             return CodeRange(CodePosition(1, 0), CodePosition(max(lines, 1), 0))
         line = self._inner_line(node)
+        if line is not None and not self._whole:
+            direct = self._statement_call(node, line)
+            if direct is not None:
+                return direct
         if line is not None and not self._whole and id(line) not in self._done:
             self._add_inner(line)
             found = self._known.get(node)
@@ -91,6 +95,52 @@ class Positions:
         self._whole = True
         self._known = whole_module_positions(self.module)
         return self._known[node]
+
+    def line(self, node: cst.CSTNode) -> int:
+        """The first line of ``node``. Inside a statement line that the standard parser
+        places on one physical line, that is the statement's line: no code is generated
+        (a message naming the line of a start costs nothing more than the start itself)."""
+        found = self._known.get(node)
+        if found is not None:
+            return found.start.line
+        line = self._inner_line(node) if not self._whole else None
+        if line is not None:
+            placed = self._placement(line)
+            if placed is not None and placed[2]:
+                return placed[0]
+        return self[node].start.line
+
+    def _statement_call(self, node: cst.CSTNode, line: cst.SimpleStatementLine) -> CodeRange | None:
+        """The position of a call that is a statement's whole value (``client.end_span(...)``,
+        ``span = client.start_span(...)``, ``return ...``), the node most findings name,
+        read from the standard parser's tree: no code is generated. Its columns count
+        UTF-8 bytes; libcst's count characters."""
+        if type(node) is not cst.Call or len(line.body) != 1:
+            return None
+        statement = line.body[0]
+        pair = _VALUE_STATEMENTS.get(type(statement))
+        if pair is None or getattr(statement, "value", None) is not node:
+            return None
+        placed = self._placement(line)
+        if placed is None or type(placed[3]) is not pair:
+            return None
+        call = getattr(placed[3], "value", None)
+        if type(call) is not ast.Call or call.end_lineno is None or call.end_col_offset is None:
+            return None
+        return CodeRange(
+            CodePosition(call.lineno, self._characters(call.lineno, call.col_offset)),
+            CodePosition(call.end_lineno, self._characters(call.end_lineno, call.end_col_offset)),
+        )
+
+    def _characters(self, line_number: int, offset: int) -> int:
+        """A UTF-8 byte offset on a line, as a count of characters."""
+        lines: list[str] = self.__dict__.get("_lines") or self.__dict__.setdefault(
+            "_lines", python_lines(self.text or "")
+        )
+        text = lines[line_number - 1] if 0 < line_number <= len(lines) else ""
+        if text.isascii():
+            return offset
+        return len(text.encode("utf-8")[:offset].decode("utf-8", errors="replace"))
 
     def _top_level_statement(self, node: cst.CSTNode) -> cst.CSTNode | None:
         current = node
@@ -114,10 +164,10 @@ class Positions:
         """Positions of the nodes of one statement line inside blocks: its first line is
         found by walking the standard parser's tree along the same path."""
         self._done.add(id(line))
-        placed = self._inner_first_line(line)
+        placed = self._placement(line)
         if placed is None:
             return
-        first_line, indents = placed
+        first_line, indents, _, _ = placed
         try:
             local = _generate(self.module, line, indents)
         except (ImportError, AttributeError, TypeError):
@@ -129,10 +179,25 @@ class Positions:
                 CodePosition(where.end.line + shift, where.end.column),
             )
 
-    def _inner_first_line(self, line: cst.SimpleStatementLine) -> tuple[int, list[str]] | None:
-        """The line of ``line``'s first statement (from ``ast``), and the indentation of
-        its blocks; ``None`` where the two trees do not line up (then the caller falls
-        back to generating the whole top-level statement)."""
+    def _placement(
+        self, line: cst.SimpleStatementLine
+    ) -> tuple[int, list[str], bool, ast.stmt] | None:
+        """``_inner_first_line``, computed once per statement line."""
+        cache: dict[int, tuple[int, list[str], bool, ast.stmt] | None] = self.__dict__.setdefault(
+            "_placements", {}
+        )
+        key = id(line)
+        if key not in cache:
+            cache[key] = self._inner_first_line(line)
+        return cache[key]
+
+    def _inner_first_line(
+        self, line: cst.SimpleStatementLine
+    ) -> tuple[int, list[str], bool, ast.stmt] | None:
+        """The line of ``line``'s first statement (from ``ast``), the indentation of its
+        blocks, and whether all its statements are on that one physical line; ``None``
+        where the two trees do not line up (then the caller falls back to generating the
+        whole top-level statement)."""
         path: list[cst.CSTNode] = [line]
         current = self.parents.get(line)
         while current is not None and current is not self.module:
@@ -148,6 +213,7 @@ class Positions:
         statements: list[ast.stmt] = tree.body
         siblings: Sequence[cst.CSTNode] = self.module.body
         found: ast.stmt | None = None
+        last: ast.stmt | None = None
         for position, node in enumerate(path):
             if not isinstance(node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
                 continue
@@ -156,6 +222,8 @@ class Positions:
                 return None
             found = statements[index]
             if node is line:
+                ends = index + len(line.body) - 1
+                last = statements[ends] if ends < len(statements) else None
                 break
             block = _block_of(path, position)
             if block is None:
@@ -167,7 +235,8 @@ class Positions:
             indents.append(self.module.default_indent if block.indent is None else block.indent)
         if found is None:
             return None
-        return found.lineno, indents
+        one_line = last is not None and last.end_lineno == found.lineno
+        return found.lineno, indents, one_line, found
 
     def _ast_indices(self, siblings: Sequence[cst.CSTNode]) -> dict[int, int]:
         """Index in the ``ast`` statement list of each libcst statement of one block
@@ -282,3 +351,13 @@ def _ast_block(
         if cst_block is block:
             return statements, block.body  # type: ignore[return-value]
     return None
+
+
+#: Statements whose ``value`` a finding may name, and the standard parser's node for each.
+_VALUE_STATEMENTS: dict[type, type] = {
+    cst.Expr: ast.Expr,
+    cst.Assign: ast.Assign,
+    cst.AnnAssign: ast.AnnAssign,
+    cst.AugAssign: ast.AugAssign,
+    cst.Return: ast.Return,
+}

@@ -84,16 +84,30 @@ LEAF_TYPES = frozenset(
 
 def children(node: cst.CSTNode) -> list[cst.CSTNode]:
     """The direct children of ``node`` that can hold code, in source order."""
-    if type(node) in LEAF_TYPES:
-        return []
+    # Called for every node of every checked file: lookups are inlined on purpose.
+    kind = type(node)
+    fields = _fields_by_type.get(kind)
+    if fields is None:
+        fields = () if kind in LEAF_TYPES else _code_fields(kind)
+        _fields_by_type[kind] = fields
     found: list[cst.CSTNode] = []
-    for name in _code_fields(type(node)):
+    is_node = _is_node_type
+    for name in fields:
         value = getattr(node, name)
-        kind = type(value)
-        if kind is list or kind is tuple:
-            found.extend(item for item in value if _node_type(type(item)))
-        elif _node_type(kind):
-            found.append(value)
+        value_kind = type(value)
+        if value_kind is list or value_kind is tuple:
+            for item in value:
+                known = is_node.get(type(item))
+                if known is None:
+                    known = _node_type(type(item))
+                if known:
+                    found.append(item)
+        else:
+            known = is_node.get(value_kind)
+            if known is None:
+                known = _node_type(value_kind)
+            if known:
+                found.append(value)
     return found
 
 

@@ -41,3 +41,68 @@ def test_statement_positions_equal_whole_module_positions(path: Path) -> None:
         compared += 1
     assert compared > 0
     assert not positions._whole, "fell back to the whole-module pass"
+
+
+@pytest.mark.parametrize("path", corpus(), ids=lambda p: p.name)
+def test_first_lines_without_code_generation_equal_whole_module_lines(path: Path) -> None:
+    """``Positions.line`` skips generating code for a node on a one-line statement."""
+    try:
+        text = decode_source(path.read_bytes())
+        module = cst.parse_module(text)
+    except (cst.ParserSyntaxError, UnicodeDecodeError, SyntaxError):
+        pytest.skip("not parseable: no lines to compare")
+    expected = whole_module_positions(module)
+    parents = ModuleIndex(module).parents
+    positions = Positions(module, text, parents)
+    lines = {node: positions.line(node) for node in expected if node in parents}
+    assert lines == {node: expected[node].start.line for node in lines}
+    assert lines
+
+
+def _calls_first_positions(text: str) -> tuple[int, int]:
+    """Every call's position asked first (before any other node of its line), compared
+    with libcst's; returns how many calls were compared and how many were read from the
+    standard parser's tree without generating code."""
+    module = cst.parse_module(text)
+    expected = whole_module_positions(module)
+    parents = ModuleIndex(module).parents
+    positions = Positions(module, text, parents)
+    compared = direct = 0
+    for node, where in expected.items():
+        if type(node) is not cst.Call or node not in parents:
+            continue
+        line = positions._inner_line(node)
+        if line is not None and positions._statement_call(node, line) is not None:
+            direct += 1
+        assert positions[node] == where, positions.module.code_for_node(node)
+        compared += 1
+    return compared, direct
+
+
+@pytest.mark.parametrize("path", corpus(), ids=lambda p: p.name)
+def test_a_statement_call_read_from_the_standard_parser_is_where_libcst_puts_it(
+    path: Path,
+) -> None:
+    try:
+        text = decode_source(path.read_bytes())
+        cst.parse_module(text)
+    except (cst.ParserSyntaxError, UnicodeDecodeError, SyntaxError):
+        pytest.skip("not parseable: no positions to compare")
+    compared, _ = _calls_first_positions(text)
+    assert compared > 0
+
+
+def test_statement_call_columns_count_characters_not_bytes() -> None:
+    text = (
+        "def f(client, t, p):\n"
+        "    span = client.start_span('héllo ✓', t, p)  # é\n"
+        "    \f\n"
+        "    x: object = (client.start_trace('x'))\n"
+        "    return client.start_trace(name='名前',\n"
+        "                              tags={'✓': 1})\n"
+        "def g(client, t):\n"
+        "\tif t:\n"
+        "\t\tclient.end_span('ü', t.span_id)\n"
+    )
+    compared, direct = _calls_first_positions(text)
+    assert (compared, direct) == (4, 4)

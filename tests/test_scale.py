@@ -219,3 +219,42 @@ def test_a_checked_file_leaves_no_cyclic_garbage() -> None:
         gc.garbage.clear()
     assert result.findings
     assert ours == []
+
+
+def _both_passes(ctx, scope):  # type: ignore[no-untyped-def]
+    """``analyse_scope`` as it was before the second pass could be skipped."""
+    from lifecycle_lint.flow import ScopeAnalysis, _names_shared_outside
+
+    shared = _names_shared_outside(ctx, scope)
+    first = ScopeAnalysis(ctx, scope, owned=None, shared_names=shared).run()
+    if first.skipped:
+        return first
+    owned = set(first.ended_sites)
+    return ScopeAnalysis(ctx, scope, owned=owned, shared_names=shared).run()
+
+
+def test_skipping_a_second_pass_that_would_repeat_the_first_changes_no_finding(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from lifecycle_lint import flow
+    from lifecycle_lint.rules import RULES
+    from tests.fixture_markers import all_fixtures
+
+    options = LintOptions(enabled=frozenset(RULES))
+    sources = [path.read_text("utf-8", errors="replace") for path in all_fixtures()]
+    sources.append(chained(5))
+    passes = [0]
+    original_init = flow.ScopeAnalysis.__init__
+
+    def counting_init(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        original_init(self, *args, **kwargs)
+        passes[0] += 1
+
+    monkeypatch.setattr(flow.ScopeAnalysis, "__init__", counting_init)
+    skipped = [lint_source("m.py", source, options).findings for source in sources]
+    passes_skipping, passes[0] = passes[0], 0
+    monkeypatch.setattr(flow, "analyse_scope", _both_passes)
+    both = [lint_source("m.py", source, options).findings for source in sources]
+    assert both == skipped
+    assert sum(map(len, both)) > 100
+    assert 0 < passes_skipping < passes[0]  # some second passes skipped, not all
