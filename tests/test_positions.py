@@ -7,6 +7,7 @@ from pathlib import Path
 
 import libcst as cst
 import pytest
+from libcst.metadata import CodeRange
 
 from lifecycle_lint.engine import decode_source, has_lifecycle_token
 from lifecycle_lint.positions import Positions, whole_module_positions
@@ -23,19 +24,27 @@ def corpus() -> list[Path]:
     return files
 
 
-@pytest.mark.parametrize("path", corpus(), ids=lambda p: p.name)
-def test_statement_positions_equal_whole_module_positions(path: Path) -> None:
+def _parsed(path: Path) -> tuple[str, cst.Module, dict[cst.CSTNode, CodeRange], Positions]:
+    """The file's text and tree, libcst's whole-module positions, and a fresh ``Positions``
+    (the test is skipped for a file that does not parse)."""
     try:
         text = decode_source(path.read_bytes())
         module = cst.parse_module(text)
     except (cst.ParserSyntaxError, UnicodeDecodeError, SyntaxError):
         pytest.skip("not parseable: no positions to compare")
-    expected = whole_module_positions(module)
-    parents = ModuleIndex(module).parents
-    positions = Positions(module, text, parents)
+    return text, module, whole_module_positions(module), _positions(module, text)
+
+
+def _positions(module: cst.Module, text: str) -> Positions:
+    return Positions(module, text, ModuleIndex(module).parents)
+
+
+@pytest.mark.parametrize("path", corpus(), ids=lambda p: p.name)
+def test_statement_positions_equal_whole_module_positions(path: Path) -> None:
+    _, _, expected, positions = _parsed(path)
     compared = 0
     for node, where in expected.items():
-        if node not in parents:
+        if node not in positions.parents:
             continue  # whitespace and tokens: never the subject of a finding
         assert positions[node] == where, (path, type(node).__name__)
         compared += 1
@@ -46,15 +55,8 @@ def test_statement_positions_equal_whole_module_positions(path: Path) -> None:
 @pytest.mark.parametrize("path", corpus(), ids=lambda p: p.name)
 def test_first_lines_without_code_generation_equal_whole_module_lines(path: Path) -> None:
     """``Positions.line`` skips generating code for a node on a one-line statement."""
-    try:
-        text = decode_source(path.read_bytes())
-        module = cst.parse_module(text)
-    except (cst.ParserSyntaxError, UnicodeDecodeError, SyntaxError):
-        pytest.skip("not parseable: no lines to compare")
-    expected = whole_module_positions(module)
-    parents = ModuleIndex(module).parents
-    positions = Positions(module, text, parents)
-    lines = {node: positions.line(node) for node in expected if node in parents}
+    _, _, expected, positions = _parsed(path)
+    lines = {node: positions.line(node) for node in expected if node in positions.parents}
     assert lines == {node: expected[node].start.line for node in lines}
     assert lines
 
@@ -65,11 +67,10 @@ def _calls_first_positions(text: str) -> tuple[int, int]:
     standard parser's tree without generating code."""
     module = cst.parse_module(text)
     expected = whole_module_positions(module)
-    parents = ModuleIndex(module).parents
-    positions = Positions(module, text, parents)
+    positions = _positions(module, text)
     compared = direct = 0
     for node, where in expected.items():
-        if type(node) is not cst.Call or node not in parents:
+        if type(node) is not cst.Call or node not in positions.parents:
             continue
         line = positions._inner_line(node)
         if line is not None and positions._statement_call(node, line) is not None:
@@ -83,11 +84,7 @@ def _calls_first_positions(text: str) -> tuple[int, int]:
 def test_a_statement_call_read_from_the_standard_parser_is_where_libcst_puts_it(
     path: Path,
 ) -> None:
-    try:
-        text = decode_source(path.read_bytes())
-        cst.parse_module(text)
-    except (cst.ParserSyntaxError, UnicodeDecodeError, SyntaxError):
-        pytest.skip("not parseable: no positions to compare")
+    text, _, _, _ = _parsed(path)
     compared, _ = _calls_first_positions(text)
     assert compared > 0
 
