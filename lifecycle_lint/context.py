@@ -115,6 +115,13 @@ class FileContext:
         """``expr`` certainly holds a span returned by a lifecycle start call."""
         if isinstance(expr, cst.Name):
             bindings = self.index.lookup(expr.value, scope)
+            if bindings and all(
+                b.kind is BindingKind.VALUE
+                and isinstance(b.value, cst.Call)
+                and self._taken_from_spans(b.value, scope)
+                for b in bindings
+            ):
+                return True  # ``span = self._spans.pop(key)``
             return _only_starts(self, [(b.kind, b.value) for b in bindings])
         if isinstance(expr, cst.Attribute):
             info = self.index.self_class(expr.value, scope)
@@ -129,6 +136,22 @@ class FileContext:
             values = info.item_assignments.get(expr.value.attr.value, [])
             return _only_starts(self, [(BindingKind.VALUE, v) for v in values])
         return False
+
+    def _taken_from_spans(self, call: cst.Call, scope: Scope) -> bool:
+        """``self._spans.pop(key)`` or ``.get(key)`` where the class stores only spans it
+        started in ``self._spans[...]``."""
+        func = call.func
+        if not (
+            isinstance(func, cst.Attribute)
+            and func.attr.value in ("pop", "get")
+            and isinstance(func.value, cst.Attribute)
+        ):
+            return False
+        info = self.index.self_class(func.value.value, scope)
+        if info is None:
+            return False
+        values = info.item_assignments.get(func.value.attr.value, [])
+        return _only_starts(self, [(BindingKind.VALUE, v) for v in values])
 
 
 def _only_starts(

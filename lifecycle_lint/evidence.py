@@ -130,12 +130,23 @@ class Evidence:
         bindings = index.lookup(expr.value, scope)
         if not bindings:
             return None
-        if all(
+        # ``parent = mlflow.get_current_active_span()`` (or ``None`` on another branch:
+        # what the name holds where it is read is a span or nothing).
+        given = [
+            b
+            for b in bindings
+            if not (
+                b.kind is BindingKind.VALUE
+                and isinstance(b.value, cst.Name)
+                and b.value.value == "None"
+            )
+        ]
+        if given and all(
             b.kind is BindingKind.VALUE
             and isinstance(b.value, cst.Call)
             and index.qualify(b.value.func, index.scope_of(b.node))
             in facts.FLUENT_SPAN_GETTER_QUALIFIED_NAMES
-            for b in bindings
+            for b in given
         ):
             return "returned by `mlflow.get_current_active_span()`"
         if not all(b.kind is BindingKind.PARAM and _span_annotation(b) for b in bindings):

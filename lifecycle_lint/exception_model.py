@@ -659,16 +659,22 @@ def iteration_may_raise(
     if settings.strict_exceptions:
         return True
     scope = _scope(iterable, ctx)
-    if isinstance(iterable, cst.Attribute):
-        # ``log.results.scores``, ``response.choices``: data held by a value is a
-        # container; a name (``stream``) or ``self._source`` may be a live iterator.
-        root = iterable
-        while isinstance(root, cst.Attribute):
-            root = root.value
-        return not isinstance(root, cst.Name) or root.value in ("self", "cls", scope.self_name)
+    if isinstance(iterable, (cst.Attribute, cst.Subscript)):
+        # ``log.results.scores``, ``response.choices``, ``step["events"]``: data held by a
+        # value is a container; a name (``stream``) or ``self._source`` may be a live
+        # iterator.
+        return not _held_by_a_value(iterable, scope)
     if not isinstance(iterable, cst.Call):
         return True
     func = iterable.func
+    if (
+        isinstance(func, cst.Attribute)
+        and func.attr.value == "get"
+        and _args_between(1, 2)(iterable)
+        and qualified_name(func.value, ctx, scope) is None
+        and _held_by_a_value(func.value, scope, itself=True)
+    ):
+        return False  # ``step.get("spans", [])``: data taken out of a mapping, as above
     qualified = qualified_name(func, ctx, scope)
     if qualified in _BUILT_CONTAINERS:
         return False
@@ -682,6 +688,18 @@ def iteration_may_raise(
         and not iterable.args
         and qualified_name(func.value, ctx, scope) is None
     )
+
+
+def _held_by_a_value(expr: cst.BaseExpression, scope: Scope, itself: bool = False) -> bool:
+    """``expr`` reads data out of a value named by a plain name (``step.children``,
+    ``s["events"]``; with ``itself``, the name alone), not out of ``self``."""
+    cst = _cst()
+    root = expr
+    while isinstance(root, (cst.Attribute, cst.Subscript)):
+        root = root.value
+    if root is expr and not itself:
+        return False
+    return isinstance(root, cst.Name) and root.value not in ("self", "cls", scope.self_name)
 
 
 _LOCK_NAME = re.compile(r"(^|_)lock$", re.IGNORECASE)

@@ -250,10 +250,11 @@ class Knowledge:
         excused there too (flow.py asks both). Here: any ``raise``, ``assert``,
         ``await``, ``yield`` or ``with``, a ``for`` step the model suspects, and any call that
         is not a lifecycle call (or in one's arguments), a span's own method on a
-        parameter, a logging call, or a summarised function that does not raise. The
-        builtins the flow analysis excuses between a start and its end (``dict(x)``,
-        ``str(x)``: they fail only on ill-typed arguments) count as raising here: a
-        helper's arguments are whatever its callers pass.
+        parameter, a call the exception model excuses, or a summarised function that does
+        not raise. The model is the same as in the caller's own body (a helper that only
+        does ``str(text)[:n]`` raises no more than the same code written inline); its
+        entries that depend on the arguments (``int(x)`` of arithmetic, not of a string)
+        judge the helper's arguments as written in the helper.
         """
         from lifecycle_lint import exception_model
 
@@ -271,6 +272,8 @@ class Knowledge:
             if not isinstance(inner, cst.Call):
                 continue
             if self.ctx.lifecycle_call(inner) is not None or _quiet(inner):
+                continue
+            if not exception_model.call_may_raise(inner, self.ctx):
                 continue
             if self._in_lifecycle_arguments(inner):
                 continue

@@ -391,7 +391,9 @@ class ModuleIndex:
                     names.add(self.qualify(b.value, scope, _depth + 1))
                 else:
                     return None
-            return names.pop() if len(names) == 1 else None
+            if len(names) == 1:
+                return names.pop()
+            return _one_object(names)
         if isinstance(expr, cst.Attribute):
             base = self.qualify(expr.value, scope, _depth + 1)
             return None if base is None else f"{base}.{expr.attr.value}"
@@ -417,7 +419,7 @@ class ModuleIndex:
             ) and not (_is_none(expr.body) and _is_none(expr.orelse))
         if isinstance(expr, cst.Name):
             if self._bindings_are(
-                self.lookup(expr.value, scope),
+                _defaulted_parameter(self.lookup(expr.value, scope), expr.value, self.parents),
                 scope,
                 lambda v, s: self.is_client(v, s, _depth + 1),
                 self.is_client_annotation,
@@ -576,6 +578,71 @@ _RECORDED_TYPES = frozenset(
         cst.MatchStar,
     }
 )
+
+
+#: Names that stand for one object, whichever module it is imported from
+#: (``try: from mlflow import MlflowClient`` / ``except ImportError: from
+#: mlflow.tracking import MlflowClient``).
+_ALIAS_GROUPS: tuple[frozenset[str], ...] = (
+    facts.CLIENT_QUALIFIED_NAMES,
+    facts.START_SPAN_NO_CONTEXT_QUALIFIED_NAMES,
+    facts.FLUENT_START_SPAN_QUALIFIED_NAMES,
+    facts.FLUENT_TRACE_DECORATOR_QUALIFIED_NAMES,
+    facts.FLUENT_SPAN_GETTER_QUALIFIED_NAMES,
+)
+
+
+def _one_object(names: set[str | None]) -> str | None:
+    """The name several imports of one object agree on (the first in order), else None."""
+    if None in names:
+        return None
+    for group in _ALIAS_GROUPS:
+        if names <= group:
+            return min(names)  # type: ignore[type-var]
+    return None
+
+
+def _defaulted_parameter(
+    bindings: list[Binding], name: str, parents: dict[cst.CSTNode, cst.CSTNode]
+) -> list[Binding]:
+    """Without an unannotated parameter that the function replaces when it is not given:
+    ``client = client or MlflowClient()``, ``client = client if client else ...``, or
+    ``if client is None: client = MlflowClient()``. What the name holds then is either
+    what the caller injected in its place or the default, and says what the name is."""
+    params = [b for b in bindings if b.kind is BindingKind.PARAM and b.annotation is None]
+    if not params or len(params) == len(bindings):
+        return bindings
+    values = [b for b in bindings if b.kind is BindingKind.VALUE and b.value is not None]
+    if not any(_replaces_when_missing(b, name, parents) for b in values):
+        return bindings
+    return [b for b in bindings if b not in params]
+
+
+def _replaces_when_missing(
+    binding: Binding, name: str, parents: dict[cst.CSTNode, cst.CSTNode]
+) -> bool:
+    value = binding.value
+    if isinstance(value, cst.BooleanOperation) and isinstance(value.operator, cst.Or):
+        return isinstance(value.left, cst.Name) and value.left.value == name
+    if isinstance(value, cst.IfExp):
+        return _tests_name(value.test, name)
+    current = parents.get(binding.node)
+    while current is not None and not isinstance(current, (cst.FunctionDef, cst.Lambda)):
+        if isinstance(current, cst.If) and _tests_name(current.test, name):
+            return True
+        current = parents.get(current)
+    return False
+
+
+def _tests_name(test: cst.BaseExpression, name: str) -> bool:
+    """``name``, ``not name``, ``name is None``, ``name is not None``."""
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        test = test.expression
+    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
+        target = test.comparisons[0]
+        if isinstance(target.operator, (cst.Is, cst.IsNot)) and _is_none(target.comparator):
+            test = test.left
+    return isinstance(test, cst.Name) and test.value == name
 
 
 def _is_staticmethod(node: cst.FunctionDef) -> bool:

@@ -209,6 +209,8 @@ class DeprecatedRequestId(Rule):
                     Replacement(key, renamed, 'rename the key `"request_id"` to `"trace_id"`'),
                 )
         for attribute in ctx.index.attributes.get(facts.REQUEST_ID_PARAM, ()):
+            if _mlflow2_fallback(ctx, attribute):
+                continue
             scope = ctx.index.scope_of(attribute)
             evidence = None
             if not ctx.is_span(attribute.value, scope):
@@ -223,3 +225,28 @@ class DeprecatedRequestId(Rule):
                 f"`{shown}.request_id` is deprecated in MLflow 3: use `.trace_id`{because}",
                 Replacement(attribute.attr, new_name, "rename `.request_id` to `.trace_id`"),
             )
+
+
+def _mlflow2_fallback(ctx: FileContext, attribute: cst.Attribute) -> bool:
+    """``.request_id`` read only where ``.trace_id`` is missing, for MLflow 2:
+    ``getattr(root, "trace_id", None) or root.request_id``, ``root.trace_id if
+    hasattr(root, "trace_id") else root.request_id``, an ``if``/``else`` on the same
+    test. MLflow 3 never runs the read, and renaming it would break the fallback."""
+    import libcst as cst
+
+    holder = ctx.short_source(attribute.value)
+    child: cst.CSTNode = attribute
+    for ancestor in ctx.index.ancestors(attribute):
+        test: cst.CSTNode | None = None
+        if isinstance(ancestor, cst.BooleanOperation) and isinstance(ancestor.operator, cst.Or):
+            test = ancestor.left if child is ancestor.right else None
+        elif isinstance(ancestor, (cst.IfExp, cst.If)) and child is not ancestor.test:
+            test = ancestor.test
+        elif isinstance(ancestor, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            return False
+        if test is not None:
+            text = ctx.source_of(test)
+            if facts.TRACE_ID_PARAM in text and holder in text:
+                return True
+        child = ancestor
+    return False
