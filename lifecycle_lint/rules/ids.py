@@ -152,7 +152,9 @@ class DeprecatedRequestId(Rule):
         ID), when the target MLflow is 3.x (the default, or inferred from the project's
         pins; set `--mlflow-version 2` for code that must run on MLflow 2). Reads of
         `request_id` from other objects (`trace.info.request_id`, a serving context) are
-        not flagged.
+        not flagged, nor a read that is only the MLflow 2 fallback of `.trace_id`
+        (`getattr(span, "trace_id", None) or span.request_id`, or under a test of
+        `hasattr(span, "trace_id")`): MLflow 3 never runs it.
         """
     why = """
         MLflow 3 renamed `request_id` to `trace_id`. The old spelling still works but emits a
