@@ -199,6 +199,16 @@ def _from_folder(folder: Path) -> Inferred | None:
     return None
 
 
+@functools.lru_cache(maxsize=512)
+def _decided_in(candidate: Path) -> tuple[Inferred | None, bool]:
+    """What ``candidate`` itself pins, and whether it holds a ``pyproject.toml`` (once per
+    folder: the folders of one project share their parents)."""
+    if (candidate / "pyproject.toml").is_file():
+        return _from_folder(candidate), True
+    listed = (candidate / "setup.cfg").is_file() or any(candidate.glob("requirements*.txt"))
+    return (_from_folder(candidate) if listed else None), False
+
+
 @functools.lru_cache(maxsize=1)
 def _installed() -> Inferred | None:
     from importlib.metadata import PackageNotFoundError, version
@@ -216,15 +226,11 @@ def _installed() -> Inferred | None:
 def infer(folder: Path) -> Inferred:
     """The MLflow major version code in ``folder`` targets, and why."""
     for candidate in (folder, *folder.parents):
-        if (candidate / "pyproject.toml").is_file():
-            found = _from_folder(candidate)
-            if found is not None:
-                return found
-            break  # the nearest project decides; its requirements files are beside it
-        listed = (candidate / "setup.cfg").is_file() or any(candidate.glob("requirements*.txt"))
-        found = _from_folder(candidate) if listed else None
+        found, nearest_project = _decided_in(candidate)
         if found is not None:
             return found
+        if nearest_project:
+            break  # the nearest project decides; its requirements files are beside it
     installed = _installed()
     if installed is not None:
         return installed
@@ -233,4 +239,5 @@ def infer(folder: Path) -> Inferred:
 
 def clear_cache() -> None:
     infer.cache_clear()
+    _decided_in.cache_clear()
     _installed.cache_clear()
