@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
@@ -78,6 +77,10 @@ def _load_toml(path: Path) -> dict[str, Any] | None:
 
 
 def _pep508(text: str) -> tuple[str, SpecifierSet] | None:
+    # Imported here: it brings in markers and tags (about 15 ms), and most runs find no
+    # requirement to read.
+    from packaging.requirements import InvalidRequirement, Requirement
+
     try:
         requirement = Requirement(text)
     except InvalidRequirement:
