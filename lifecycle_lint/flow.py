@@ -1076,9 +1076,24 @@ class ScopeAnalysis:
                 # to a call excuses nothing for a span this scope ends itself.
                 state = self.hand_over(state, {s for s in refs if not self.is_owned(s)})
         # Any other call may raise.
-        if exception_model.call_may_raise(node, self.ctx):
+        if exception_model.call_may_raise(node, self.ctx) and not self._lent_to_span_method(
+            node, state
+        ):
             out.raises.add(state.with_witness(node))
         return state
+
+    def _lent_to_span_method(self, node: cst.Call, state: State) -> bool:
+        """``node`` is in the arguments of a method of a span this path holds
+        (``span.add_event(SpanEvent(...))``): like every lifecycle call's arguments, it does
+        not raise (RULES.md), however the name was bound elsewhere in the scope."""
+        for ancestor in self.ctx.index.ancestors(node):
+            if isinstance(ancestor, cst.Call):
+                func = ancestor.func
+                if isinstance(func, cst.Attribute) and self.span_of(func.value, state) is not None:
+                    return True
+            elif isinstance(ancestor, (cst.BaseSmallStatement, cst.BaseCompoundStatement)):
+                return False
+        return False
 
     def _reads_spans(self, func: cst.BaseExpression) -> bool:
         """An MLflow helper that only sets attributes on the span it is given."""
@@ -1107,7 +1122,11 @@ class ScopeAnalysis:
                 state = self.hand_over(state, {s for s in refs if not self.is_owned(s)})
         # The exception model has the last word (a call the user declares non-raising);
         # the summary can only say that a function the model would suspect does not raise.
-        if callee.may_raise and exception_model.call_may_raise(node, self.ctx):
+        if (
+            callee.may_raise
+            and exception_model.call_may_raise(node, self.ctx)
+            and not self._lent_to_span_method(node, state)
+        ):
             out.raises.add(state.with_witness(node))
         kind = callee.returns_span
         if kind is not None:
@@ -1182,7 +1201,8 @@ class ScopeAnalysis:
             return self.ctx.short_source(call.node)
         name = call.arg("name")
         text = self.ctx.index.string_value(name, call.scope) if name is not None else None
-        return text if text is not None else call.kind.value
+        # Not kept and not named by a literal: the call itself (`client.start_span(...)`).
+        return text if text is not None else self.ctx.short_source(call.node)
 
     def start(self, call: LifecycleCall, state: State) -> State:
         site = self.site_for(call)

@@ -275,3 +275,19 @@ def test_tlc103_prefers_the_projects_own_code_to_a_method_of_a_value() -> None:
             "without ending it; `self._set_attributes(...)` on line 11 only reads it",
         )
     ]
+
+
+def test_a_start_whose_result_is_not_kept_is_named_by_its_call() -> None:
+    assert messages(
+        """
+        def on_start(parent):
+            client.start_span(parent.name, trace_id=parent.trace_id, parent_id=parent.span_id)
+        """
+    ) == [
+        (
+            4,
+            "TLC101",
+            "span `client.start_span(...)` started here is not ended when the function ends "
+            "(line 4)",
+        )
+    ]
