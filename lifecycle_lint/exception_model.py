@@ -344,8 +344,8 @@ FORMS: tuple[tuple[str, str], ...] = (
         "a `for` over a literal list, tuple, set or dict, a list/set/dict comprehension, "
         "`range(...)`, `sorted(...)`, `mapping.items()`/`keys()`/`values()`, "
         "`enumerate`/`zip`/`reversed` of those, or data held by a value "
-        "(`log.results.scores`, `response.choices`, `step[\"events\"]`, "
-        "`step.get(\"spans\", [])`, not `self._source`) cannot fail while iterating; a "
+        '(`log.results.scores`, `response.choices`, `step["events"]`, '
+        '`step.get("spans", [])`, not `self._source`) cannot fail while iterating; a '
         "name (`for chunk in stream:`) or another call may be a live iterator",
     ),
     (
