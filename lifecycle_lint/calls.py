@@ -64,6 +64,8 @@ class LifecycleCall:
     has_unpacking: bool = False
     #: For a HELPER_START: the helper returns a trace's root span on every path.
     helper_trace: bool = False
+    #: A helper start that gives the caller this ID of the span (``"span_id"``), not the span.
+    helper_id: str | None = None
     #: ``**{"request_id": ...}``: the key (a string) that spells the old name.
     request_id_key: cst.SimpleString | None = None
 

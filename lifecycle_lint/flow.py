@@ -25,7 +25,7 @@ from lifecycle_lint import exception_model
 from lifecycle_lint.calls import CallKind, LifecycleCall
 from lifecycle_lint.context import FileContext
 from lifecycle_lint.scopes import Scope
-from lifecycle_lint.summaries import Callee, Effect
+from lifecycle_lint.summaries import Callee, Effect, returned_id, returned_kind
 from lifecycle_lint.walk import children, descendants
 from lifecycle_runtime import mlflow_facts as facts
 
@@ -431,6 +431,8 @@ class ScopeAnalysis:
         self.lifo = ctx.enabled is None or "TLC106" in ctx.enabled
         self._taken: dict[cst.Call, LifecycleCall] = {}
         self._helper_starts: dict[cst.Call, LifecycleCall] = {}
+        #: Helper starts that give the caller one ID of the span, not the span.
+        self._helper_ids: dict[cst.Call, str] = {}
 
     # --- entry ---------------------------------------------------------------
 
@@ -1133,8 +1135,12 @@ class ScopeAnalysis:
             started = self._helper_starts.get(node)
             if started is None:
                 started = LifecycleCall(node, CallKind.HELPER_START, self.scope, None)
-                started.helper_trace = kind == "trace"
+                started.helper_trace = returned_kind(kind) == "trace"
                 self._helper_starts[node] = started
+                attr = returned_id(kind)
+                if attr is not None:
+                    self._helper_ids[node] = attr  # ``span_id = begin(...)``: its ID only
+                    started.helper_id = attr
             state = self.start(started, state)
         return state
 
@@ -1497,7 +1503,8 @@ class ScopeAnalysis:
         if isinstance(value, cst.Call):
             site = self.sites.get(value)
             if site is not None:
-                return ("span", site.index)
+                attr = self._helper_ids.get(value)
+                return ("span", site.index) if attr is None else ("id", site.index, attr)
             return None
         if _is_none_literal(value):
             return ("none",)

@@ -31,6 +31,7 @@ from lifecycle_lint.summaries import (
     Effect,
     FunctionSummary,
     Summaries,
+    returned_id,
 )
 
 if TYPE_CHECKING:
@@ -233,7 +234,12 @@ class Knowledge:
         """``call`` is a helper returning a span it started."""
         scope = self.ctx.index.call_scopes.get(call) or self.ctx.index.scope_of(call)
         callee = self.callee(call, scope, across=self.reach(call))
-        return callee is not None and callee.returns_span is not None
+        # A helper that returns only an ID of the span it starts gives no span to hold.
+        return (
+            callee is not None
+            and callee.returns_span is not None
+            and (returned_id(callee.returns_span) is None)
+        )
 
     # --- spans by evidence --------------------------------------------------------
 

@@ -406,7 +406,18 @@ class ModuleIndex:
         if _depth > 6:
             return False
         if isinstance(expr, cst.Call):
-            if self.qualify(expr.func, scope) in facts.CLIENT_QUALIFIED_NAMES:
+            qualified = self.qualify(expr.func, scope)
+            if qualified in facts.CLIENT_QUALIFIED_NAMES:
+                return True
+            func = expr.func
+            if (
+                qualified is None
+                and isinstance(func, cst.Attribute)
+                and func.attr.value == _CLIENT_CLASS
+                and self.qualify(func.value, scope) is None
+            ):
+                # ``mlflow_module.MlflowClient()``: MLflow's module handed in at run time
+                # (a parameter, a lazy import), whose name the file cannot resolve.
                 return True
             return self._known_client(expr, scope)
         if isinstance(expr, cst.BooleanOperation) and isinstance(expr.operator, cst.Or):
@@ -579,6 +590,8 @@ _RECORDED_TYPES = frozenset(
     }
 )
 
+
+_CLIENT_CLASS = "MlflowClient"
 
 #: Names that stand for one object, whichever module it is imported from
 #: (``try: from mlflow import MlflowClient`` / ``except ImportError: from

@@ -394,16 +394,22 @@ class Summaries:
         if not values or scope is None:
             return None
         kinds: set[str] = set()
+        ids: list[str] = []
         for value in values:
             if _is_none(value):
                 continue
+            if isinstance(value, cst.Attribute) and value.attr.value in _RETURNED_IDS:
+                # ``return span.span_id``: the caller holds the span by its ID alone.
+                ids.append(value.attr.value)
+                value = value.value
             kind = self.fresh_span(value, scope, node)
             if kind is None:
                 return None
             kinds.add(kind)
-        if not kinds:
-            return None
-        return "trace" if kinds == {"trace"} else "span"
+        if not kinds or len(set(ids)) > 1 or (ids and len(ids) != _not_none(values)):
+            return None  # an ID on some paths and the span on others: not followed
+        kind = "trace" if kinds == {"trace"} else "span"
+        return f"{kind}:{ids[0]}" if ids else kind
 
     def fresh_span(
         self, value: cst.BaseExpression, scope: Scope, node: cst.FunctionDef
@@ -426,7 +432,11 @@ class Summaries:
             if kind is None:
                 return None
             kinds.add(kind)
-        if not kinds or _kept_elsewhere(node, value.value):
+        if (
+            not kinds
+            or _kept_elsewhere(node, value.value)
+            or _ended_here(self.ctx, node, value.value)
+        ):
             return None
         return "trace" if kinds == {"trace"} else "span"
 
@@ -439,7 +449,8 @@ class Summaries:
                 return "span"
             return None
         callee = self.ctx.knowledge.callee(call, scope, across="starter")
-        return callee.returns_span if callee is not None else None
+        kind = callee.returns_span if callee is not None else None
+        return None if returned_id(kind) else kind  # an ID of one is not followed further
 
     # --- may raise ------------------------------------------------------------------
 
@@ -565,6 +576,51 @@ def _base_name(expr: cst.BaseExpression) -> str | None:
     if isinstance(expr, cst.Name):
         return expr.value
     return None
+
+
+#: A helper may return a span it started by one of its IDs (``return span.span_id``).
+_RETURNED_IDS = frozenset({"span_id", "trace_id"})
+
+
+def _not_none(values: list[cst.BaseExpression]) -> int:
+    return sum(1 for value in values if not _is_none(value))
+
+
+def returned_id(kind: str | None) -> str | None:
+    """The ID attribute a helper returns instead of the span (``"span:span_id"``)."""
+    return kind.partition(":")[2] or None if kind is not None else None
+
+
+def returned_kind(kind: str | None) -> str | None:
+    """``"span"`` or ``"trace"``, whether the helper returns the span or one of its IDs."""
+    return kind.partition(":")[0] if kind is not None else None
+
+
+def _ended_here(ctx: FileContext, node: cst.FunctionDef, name: str) -> bool:
+    """The span held by ``name`` is ended in the function itself (``name.end()``, or a
+    lifecycle end given one of its IDs): what is returned is not open."""
+    for inner in own_nodes(node):
+        if not isinstance(inner, cst.Call):
+            continue
+        func = inner.func
+        if (
+            isinstance(func, cst.Attribute)
+            and func.attr.value == "end"
+            and isinstance(func.value, cst.Name)
+            and func.value.value == name
+        ):
+            return True
+        lifecycle = ctx.lifecycle_call(inner)
+        if lifecycle is not None and lifecycle.kind.is_end:
+            for arg in inner.args:
+                value = arg.value
+                if (
+                    isinstance(value, cst.Attribute)
+                    and isinstance(value.value, cst.Name)
+                    and value.value.value == name
+                ):
+                    return True
+    return False
 
 
 def _kept_elsewhere(node: cst.FunctionDef, name: str) -> bool:

@@ -216,7 +216,10 @@ def _origin(ctx: FileContext, site: Site) -> str:
         return f"taken from `{ctx.short_source(site.call.receiver)}` here"
     if site.call.kind is CallKind.HELPER_START:
         helper = ctx.short_source(site.call.node)
-        return f"started here by `{helper}` (a helper that returns the span it starts)"
+        returned = f"the `{site.call.helper_id}` of the" if site.call.helper_id else ""
+        return (
+            f"started here by `{helper}` (a helper that returns {returned or 'the'} span it starts)"
+        )
     return "started here"
 
 
