@@ -570,11 +570,18 @@ class ScopeAnalysis:
                 spans_alike = False
         if spans_alike:
             return State(first.spans, vars, first.seq, first.witness, first._spans_hash)
-        # Facts every path agrees on are kept as they are; the others are merged.
-        common = first.spans.items()
-        for state in group[1:]:
-            common = common & state.spans.items()  # type: ignore[assignment]
-        agreed = dict(common)
+        # Facts every path agrees on are kept as they are; the others are merged. Paths
+        # that split from one state share most fact objects: identity decides first, so
+        # that no fact (nor the node it holds) is hashed.
+        others = [state.spans for state in group[1:]]
+        agreed: dict[int, SpanFact] = {}
+        for site, fact in first.spans.items():
+            for spans in others:
+                other = spans.get(site)
+                if other is not fact and other != fact:
+                    break
+            else:
+                agreed[site] = fact
         alternatives: dict[int, list[SpanFact]] = {}
         for state in group:
             for site, fact in state.spans.items():
