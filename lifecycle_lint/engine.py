@@ -108,10 +108,11 @@ def lint_source(path: str, text: str, options: LintOptions) -> FileResult:
     import libcst as cst  # deferred: most files never get here
 
     from lifecycle_lint.deep import call_with_deep_stack, caused_by_recursion, safe_text
+    from lifecycle_lint.project import take_tree
 
     try:
         try:
-            module = cst.parse_module(text)
+            module = take_tree(text) or cst.parse_module(text)
         except RecursionError:
             module = call_with_deep_stack(lambda: cst.parse_module(text))
     except cst.ParserSyntaxError as error:

@@ -152,8 +152,20 @@ def cache_key(path: Path, settings: Settings) -> tuple[str, int, int, tuple[obje
     return (str(path), stat.st_size, stat.st_mtime_ns, settings.knowledge_key())
 
 
+#: Trees parsed here for a summary, by source text, until the run checks that file too:
+#: a module of the project that the run also checks is parsed once, not twice.
+_TREES: dict[str, object] = {}
+_MAX_TREES = 32
+
+
+def take_tree(text: str) -> object | None:
+    """The tree the index parsed for ``text``, if any (given out once)."""
+    return _TREES.pop(text, None) if _TREES else None
+
+
 def clear_cache() -> None:
     _INDEXES.clear()
+    _TREES.clear()
     _MODULES.clear()
     _RESOLVED.clear()
     _SKETCHES.clear()
@@ -328,6 +340,9 @@ class ProjectIndex:
             module = cst.parse_module(text)
         except (cst.ParserSyntaxError, RecursionError):
             return None
+        if len(_TREES) >= _MAX_TREES:
+            _TREES.pop(next(iter(_TREES)))  # the oldest: a long run holds only a few
+        _TREES[text] = module
         from lifecycle_lint.context import FileContext
 
         ctx = FileContext(str(path), module, self.settings, text)
