@@ -149,7 +149,9 @@ class Evidence:
             for b in given
         ):
             return "returned by `mlflow.get_current_active_span()`"
-        if not all(b.kind is BindingKind.PARAM and _span_annotation(b) for b in bindings):
+        if not all(
+            (b.kind is BindingKind.PARAM and _span_annotation(b)) or _taken_out(b) for b in bindings
+        ):
             return None
         for call in self.ctx.lifecycle_calls:
             for param in (_PARENT_KEYWORD, _SPAN_KEYWORD):
@@ -164,6 +166,21 @@ class Evidence:
                     line = self.ctx.line_of(call.node)
                     return f"its `.span_id` is passed as `{param}` on line {line}"
         return None
+
+
+def _taken_out(binding: Binding) -> bool:
+    """``parent = open_spans[key]``, ``open_spans.get(key)``, ``.pop(key)``: a value taken
+    out of a container, whatever it holds (its IDs passed to a lifecycle call say)."""
+    value = binding.value
+    if binding.kind is not BindingKind.VALUE or value is None:
+        return False
+    if isinstance(value, cst.Subscript):
+        return True
+    return (
+        isinstance(value, cst.Call)
+        and isinstance(value.func, cst.Attribute)
+        and value.func.attr.value in ("get", "pop")
+    )
 
 
 def _plain_param(binding: Binding) -> bool:

@@ -292,6 +292,22 @@ ENTRIES: tuple[Entry, ...] = (
         receiver=_is_string_literal,
     ),
     Entry(
+        "weak references",
+        "`weakref.ref`/`proxy`/`finalize` fail only for an object that does not support "
+        "weak references, a programming error that tests find",
+        names=("weakref.ref", "weakref.proxy", "weakref.finalize", "weakref.WeakMethod"),
+    ),
+    Entry(
+        "MLflow's active-span context",
+        "making a span the active one and detaching it again only swaps a context "
+        "variable; the span is still the caller's to end",
+        names=(
+            "mlflow.tracing.provider.set_span_in_context",
+            "mlflow.tracing.provider.safe_set_span_in_context",
+            "mlflow.tracing.provider.detach_span_from_context",
+        ),
+    ),
+    Entry(
         "clocks, randomness, IDs, environment, threads",
         "reading the clock, drawing a random number or an ID, reading the environment "
         "or the current thread does not fail",
@@ -418,6 +434,17 @@ _IO_NAMES = (
     "urllib3.*",
     "boto3.*",
     "botocore.*",
+    # MLflow's tracking functions talk to the tracking store.
+    "mlflow.log_*",
+    "mlflow.start_run",
+    "mlflow.end_run",
+    "mlflow.set_tag",
+    "mlflow.set_tags",
+    "mlflow.set_experiment",
+    "mlflow.get_experiment*",
+    "mlflow.search_*",
+    "mlflow.get_run",
+    "mlflow.get_trace",
 )
 _NOT_IO_NAMES = ("os.path.*", "os.environ*", "os.getenv", "os.getpid", "os.sep", "os.fspath")
 #: Method names of I/O operations, on a receiver of unknown type (``db.execute``).
@@ -577,6 +604,15 @@ def _is_lifecycle(call: cst.Call, ctx: FileContext, scope: Scope) -> bool:
 def _is_span_method(call: cst.Call, ctx: FileContext, scope: Scope) -> bool:
     cst = _cst()
     func = call.func
+    name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", "")
+    if name.startswith(("set_span_", "safe_set_span_")):
+        # MLflow's functions that set a span's attributes or make it the active span
+        # (``set_span_chat_tools(span, ...)``, ``set_span_in_context(span)``): the span's
+        # own API, as its methods are.
+        from lifecycle_runtime import mlflow_facts as facts
+
+        if qualified_name(func, ctx, scope) in facts.SPAN_READING_QUALIFIED_NAMES:
+            return True
     if not isinstance(func, cst.Attribute):
         return False
     receiver = func.value
@@ -660,6 +696,8 @@ def iteration_may_raise(
     if settings.strict_exceptions:
         return True
     scope = _scope(iterable, ctx)
+    if isinstance(iterable, cst.Name) and _names_a_container(iterable, ctx, scope):
+        return False
     if isinstance(iterable, (cst.Attribute, cst.Subscript)):
         # ``log.results.scores``, ``response.choices``, ``step["events"]``: data held by a
         # value is a container; a name (``stream``) or ``self._source`` may be a live
@@ -689,6 +727,56 @@ def iteration_may_raise(
         and not iterable.args
         and qualified_name(func.value, ctx, scope) is None
     )
+
+
+#: Annotations of a parameter that is a built container (iterating it cannot fail).
+_CONTAINER_ANNOTATIONS = frozenset(
+    {
+        "list",
+        "List",
+        "tuple",
+        "Tuple",
+        "dict",
+        "Dict",
+        "set",
+        "Set",
+        "frozenset",
+        "FrozenSet",
+        "Sequence",
+        "MutableSequence",
+        "Mapping",
+        "MutableMapping",
+    }
+)
+
+
+def _names_a_container(name: cst.Name, ctx: FileContext, scope: Scope) -> bool:
+    """``name`` is bound only to built containers (``texts = []``, ``[... for ...]``) or
+    is a parameter annotated as one (``events: list[dict]``)."""
+    cst = _cst()
+    from lifecycle_lint.scopes import BindingKind
+
+    bindings = ctx.index.lookup(name.value, scope)
+    if not bindings:
+        return False
+    literal = (cst.List, cst.Tuple, cst.Set, cst.Dict, cst.ListComp, cst.SetComp, cst.DictComp)
+    for binding in bindings:
+        if binding.kind is BindingKind.PARAM:
+            annotation = binding.annotation
+            if isinstance(annotation, cst.Subscript):
+                annotation = annotation.value
+            last = (
+                annotation.attr.value
+                if isinstance(annotation, cst.Attribute)
+                else getattr(annotation, "value", None)
+            )
+            if last not in _CONTAINER_ANNOTATIONS:
+                return False
+        elif binding.kind is BindingKind.VALUE and isinstance(binding.value, literal):
+            continue
+        else:
+            return False
+    return True
 
 
 def _held_by_a_value(expr: cst.BaseExpression, scope: Scope, itself: bool = False) -> bool:
@@ -736,7 +824,11 @@ def failure_rank(node: cst.CSTNode, ctx: FileContext) -> int:
     if isinstance(node, cst.Await):
         return RANK_OTHER_IO
     if isinstance(node, cst.For):
-        return failure_rank(node.iter, ctx) if isinstance(node.iter, cst.Call) else RANK_OTHER
+        # Over a call: as the call. Over a name or an attribute: it may be a live iterator,
+        # but a maintainer looks at the calls first.
+        return (
+            failure_rank(node.iter, ctx) if isinstance(node.iter, cst.Call) else RANK_VALUE_METHOD
+        )
     if isinstance(node, cst.With):
         ranks = [failure_rank(i.item, ctx) for i in node.items if isinstance(i.item, cst.Call)]
         return max(ranks, default=RANK_OTHER)

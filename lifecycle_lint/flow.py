@@ -393,7 +393,7 @@ class ScopeAnalysis:
         ctx: FileContext,
         scope: Scope,
         owned: set[int] | None,
-        shared_names: set[str] | None = None,
+        shared_names: tuple[set[str], dict[str, list[cst.CSTNode]]] | None = None,
         param_span: str | None = None,
     ) -> None:
         self.ctx = ctx
@@ -416,7 +416,7 @@ class ScopeAnalysis:
         self._cross: set[tuple[cst.Call, int, int]] = set()
         self._fluent: set[tuple[cst.CSTNode, int]] = set()
         self._traced = _traced_functions(ctx)
-        self.shared_names = (
+        self.shared_names, self._closures = (
             shared_names if shared_names is not None else _names_shared_outside(ctx, scope)
         )
         self._repeated_conditions: frozenset[str] | None = None
@@ -1105,9 +1105,10 @@ class ScopeAnalysis:
         return False
 
     def _reads_spans(self, func: cst.BaseExpression) -> bool:
-        """An MLflow helper that only sets attributes on the span it is given."""
+        """An MLflow helper that only sets attributes on the span it is given, or makes it
+        the active span (``set_span_in_context``): the caller still ends it."""
         name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", "")
-        if not name.startswith("set_span_"):
+        if not name.startswith(("set_span_", "safe_set_span_")):
             return False
         return self.ctx.index.qualify(func, self.scope) in facts.SPAN_READING_QUALIFIED_NAMES
 
@@ -1440,11 +1441,15 @@ class ScopeAnalysis:
         if isinstance(target, cst.Name):
             name = target.value
             abstract = self.value_of(value, state)
-            if name in self.shared_names:
-                # A global, or a name a nested function reads: handed over.
+            if name in self.shared_names or self._captured(name, value):
+                # A global, or a name a nested function made before reads: handed over.
                 handed = self.hand_over(state, self.referenced(value, state))
                 return self.rebind(name, None, handed, value)
-            if abstract is None and _is_container(value):
+            if (
+                abstract is None
+                and _is_container(value)
+                and not (isinstance(value, cst.Call) and self._reads_spans(value.func))
+            ):  # (``token = set_span_in_context(span)``: the token does not hold it)
                 # A local container of the span or its IDs: like lending, it excuses
                 # nothing for a span this scope ends itself.
                 refs = self.referenced(value, state)
@@ -1469,6 +1474,23 @@ class ScopeAnalysis:
             # within this method, for the IDs read from it (TLC202).
             state = state.with_var(key, self.value_of(value, state))
         return state
+
+    def _captured(self, name: str, at: cst.CSTNode) -> bool:
+        """A nested function, lambda or class that reads ``name`` exists when ``at`` runs:
+        it was defined before in the source, or in a loop around both (an earlier round
+        made it). One defined later is handed the span where it is defined."""
+        defined = self._closures.get(name)
+        if not defined:
+            return False
+        here = self._node_order(at)
+        loops = {id(a) for a in self.ctx.index.ancestors(at) if isinstance(a, (cst.For, cst.While))}
+        for node in defined:
+            order = self._node_order(node)
+            if order == -1 or here == -1 or order < here:
+                return True
+            if loops and any(id(a) in loops for a in self.ctx.index.ancestors(node)):
+                return True
+        return False
 
     def hand_over_if_stored(
         self, target: cst.BaseExpression, value: cst.BaseExpression, state: State
@@ -1886,11 +1908,16 @@ def _scope_body(node: cst.CSTNode) -> list[cst.CSTNode]:
     return []
 
 
-def _names_shared_outside(ctx: FileContext, scope: Scope) -> set[str]:
-    """Names whose span this scope does not keep to itself: globals, closures' reads."""
+def _names_shared_outside(
+    ctx: FileContext, scope: Scope
+) -> tuple[set[str], dict[str, list[cst.CSTNode]]]:
+    """Names whose span this scope does not keep to itself: globals and nonlocals; and,
+    for each name a nested function, lambda or class reads, the nodes that define them
+    (a span is handed over to a closure from the point the closure is made)."""
     shared = set(scope.global_names) | set(scope.nonlocal_names)
+    closures: dict[str, list[cst.CSTNode]] = {}
     if not isinstance(scope.node, (cst.Module, cst.FunctionDef)):
-        return shared
+        return shared, closures
     # The functions, lambdas and classes defined in the scope are its child scopes (the
     # index found them): no walk of the body. A lambda among the parameters' defaults is
     # a child too, but it runs before the body and reads nothing the body binds.
@@ -1899,8 +1926,9 @@ def _names_shared_outside(ctx: FileContext, scope: Scope) -> set[str]:
     for child in scope.children:
         if params is not None and _below(child.node, params, scope.node, parents):
             continue
-        shared |= _free_names(child.node)
-    return shared
+        for name in _free_names(child.node):
+            closures.setdefault(name, []).append(child.node)
+    return shared, closures
 
 
 def _below(

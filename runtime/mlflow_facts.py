@@ -213,6 +213,12 @@ SPAN_READING_QUALIFIED_NAMES: frozenset[str] = frozenset(
             "set_span_cost_attribute",
         )
     }
+    # Making a span the active one (until ``detach_span_from_context``) does not end it
+    # nor take it over: the caller still ends it.
+    | {
+        "mlflow.tracing.provider.set_span_in_context",
+        "mlflow.tracing.provider.safe_set_span_in_context",
+    }
 )
 
 # --- Autolog ------------------------------------------------------------------

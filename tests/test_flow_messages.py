@@ -246,8 +246,9 @@ def test_tlc103_names_the_raise_and_the_handler_that_carries_on() -> None:
 
 
 def test_tlc103_prefers_the_projects_own_code_to_a_method_of_a_value() -> None:
-    # A callback shape: a helper that only sets attributes through MLflow's own setter
-    # (lending the span), after an accessor on a value; the helper is the likelier failure.
+    # A callback shape: a helper that converts the response and sets it through MLflow's
+    # own setter (lending the span), after an accessor on a value; the helper is the
+    # likelier failure.
     assert messages(
         """
         from mlflow.tracing.utils import set_span_chat_tools
@@ -264,7 +265,8 @@ def test_tlc103_prefers_the_projects_own_code_to_a_method_of_a_value() -> None:
                     pass
 
             def _set_attributes(self, span, response):
-                set_span_chat_tools(span, response.tools)
+                tools = self._convert(response.tools)
+                set_span_chat_tools(span, tools)
         """
     ) == [
         (
@@ -289,5 +291,48 @@ def test_a_start_whose_result_is_not_kept_is_named_by_its_call() -> None:
             "TLC101",
             "span `client.start_span(...)` started here is not ended when the function ends "
             "(line 4)",
+        )
+    ]
+
+
+def test_of_equally_likely_calls_the_statement_s_own_call_is_named() -> None:
+    assert messages(
+        """
+        import mlflow
+        from mlflow.entities import RunStatus
+        def f(root):
+            try:
+                span = client.start_span("s", trace_id=root.trace_id, parent_id=root.span_id)
+                mlflow.log_metric("m", RunStatus.to_string(RunStatus.RUNNING))
+                return span
+            except Exception:
+                return None
+        """
+    ) == [
+        (
+            7,
+            "TLC103",
+            "span `span` started here is not ended when `mlflow.log_metric(...)` on line 8 "
+            "raises (and 1 other call): the handler on line 10 returns without ending it",
+        )
+    ]
+
+
+def test_a_call_is_named_before_a_loop_over_a_list() -> None:
+    assert messages(
+        """
+        def f(events: list[dict], root):
+            span = client.start_span("s", trace_id=root.trace_id, parent_id=root.span_id)
+            texts = []
+            for event in events:
+                texts.append(render(event))
+            client.end_span(root.trace_id, span.span_id, outputs=texts)
+        """
+    ) == [
+        (
+            4,
+            "TLC103",
+            "span `span` started here is not ended when `render(...)` on line 7 raises; "
+            "end it in `finally` or in a handler",
         )
     ]

@@ -152,11 +152,9 @@ def _likeliest(ctx: FileContext, nodes: Iterable[cst.CSTNode]) -> tuple[cst.CSTN
     distinct = list({id(node): node for node in nodes}.values())
     ranks = [failure_rank(node, ctx) for node in distinct]
     top = max(ranks)
+    likeliest = [node for node, rank in zip(distinct, ranks, strict=True) if rank == top]
     # Positions cost a statement's layout each: only the likeliest are placed.
-    best = min(
-        (node for node, rank in zip(distinct, ranks, strict=True) if rank == top),
-        key=lambda node: _place_key(ctx, node),
-    )
+    best = min(likeliest, key=lambda node: _place_key(ctx, node))
     others = [node for node in distinct if node is not best]
     if not others:
         return best, ""
