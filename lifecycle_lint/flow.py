@@ -414,8 +414,9 @@ class ScopeAnalysis:
         self._order: dict[tuple[str, cst.CSTNode], OrderViolation] = {}
         self._stored: set[tuple[int, str]] = set()
         self._cross: set[tuple[cst.Call, int, int]] = set()
-        #: Spans started across two traces (TLC202): the roots of the traces named.
-        self._crossed_roots: dict[int, frozenset[int]] = {}
+        #: Spans started across two traces (TLC202): the root of the trace their
+        #: ``trace_id`` names.
+        self._crossed_roots: dict[int, int] = {}
         self._fluent: set[tuple[cst.CSTNode, int]] = set()
         self._traced = _traced_functions(ctx)
         self.shared_names, self._closures = (
@@ -1233,10 +1234,9 @@ class ScopeAnalysis:
             if self._check_same_trace(call.node, trace_ref, parent_ref, state):
                 root = -1  # which trace it joined is unknown: one defect, one finding
                 crossed = True  # MLflow refuses it for that (TLC202), not for an ended parent
-                # Its `.trace_id` names one of the two traces, not any trace.
-                self._crossed_roots[site.index] = frozenset(
-                    {self._root_from(trace_ref, state), self._root_from(parent_ref, state)}
-                )
+                # Its `.trace_id` is the trace ID it was given (that trace's root), not
+                # any trace's.
+                self._crossed_roots[site.index] = self._root_from(trace_ref, state)
             elif root == -1 and parent != -1:
                 fact = state.span(parent)
                 root = fact.root if fact is not None else -1
@@ -1311,18 +1311,10 @@ class ScopeAnalysis:
         if root != -1:
             return self.end_site(root, call.node, state, trace_end=True)
         named = self._crossed_roots.get(ref[0]) if ref is not None else None
-        if named is not None and -1 not in named:
-            # The trace of a span started across two traces: one of those two.
-            return self._maybe_ended_sites(state, named)
+        if named is not None and named != -1:
+            # The trace of a span started across two traces: the one its trace ID named.
+            return self.end_site(named, call.node, state, trace_end=True)
         return self._maybe_ended(state, lambda f: f.parent == -1)
-
-    def _maybe_ended_sites(self, state: State, sites: frozenset[int]) -> State:
-        for site in sites:
-            fact = state.span(site)
-            if fact is not None and fact.status == OPEN:
-                handed = _with_status(fact, HANDED, None, len(state.spans))
-                state = self._settled(state.with_span(site, handed), site)
-        return state
 
     def _maybe_ended(self, state: State, which: object) -> State:
         """An end whose target is not known: every span it may end is excused."""
