@@ -151,7 +151,7 @@ class Evidence:
             return "returned by `mlflow.get_current_active_span()`"
         if not all(
             (b.kind is BindingKind.PARAM and _span_annotation(b)) or _taken_out(b) for b in bindings
-        ):
+        ) or all(_is_none_value(b) for b in bindings):
             return None
         for call in self.ctx.lifecycle_calls:
             for param in (_PARENT_KEYWORD, _SPAN_KEYWORD):
@@ -169,18 +169,18 @@ class Evidence:
 
 
 def _taken_out(binding: Binding) -> bool:
-    """``parent = open_spans[key]``, ``open_spans.get(key)``, ``.pop(key)``: a value taken
-    out of a container, whatever it holds (its IDs passed to a lifecycle call say)."""
+    """``parent = open_spans[key]``, ``open_spans.get(key)``, ``span = begin(...)``, or
+    ``None`` on another path: a value the file cannot see into, whatever it holds (its
+    IDs passed to a lifecycle call say)."""
     value = binding.value
     if binding.kind is not BindingKind.VALUE or value is None:
         return False
-    if isinstance(value, cst.Subscript):
-        return True
-    return (
-        isinstance(value, cst.Call)
-        and isinstance(value.func, cst.Attribute)
-        and value.func.attr.value in ("get", "pop")
-    )
+    return _is_none_value(binding) or isinstance(value, (cst.Subscript, cst.Call))
+
+
+def _is_none_value(binding: Binding) -> bool:
+    value = binding.value
+    return isinstance(value, cst.Name) and value.value == "None"
 
 
 def _plain_param(binding: Binding) -> bool:

@@ -417,6 +417,9 @@ class ScopeAnalysis:
         #: Spans started across two traces (TLC202): the root of the trace their
         #: ``trace_id`` names.
         self._crossed_roots: dict[int, int] = {}
+        #: A generator a consumer can close at a `yield` (GeneratorExit). A
+        #: ``@contextmanager`` is always resumed, or has the block's exception thrown in.
+        self._closable = not _is_context_manager(scope.node)
         self._fluent: set[tuple[cst.CSTNode, int]] = set()
         self._traced = _traced_functions(ctx)
         self.shared_names, self._closures = (
@@ -800,7 +803,7 @@ class ScopeAnalysis:
     def definition(self, node: cst.FunctionDef | cst.ClassDef, states: set[State]) -> Outcome:
         """A nested ``def``/``class``: decorators run now; captured spans are handed over."""
         out = Outcome()
-        captured = _free_names(node)
+        captured = _free_names(self.ctx, node)
         for state in states:
             for decorator in node.decorators:
                 state = self.expression(decorator.decorator, state, out)
@@ -907,8 +910,13 @@ class ScopeAnalysis:
         for handler in node.handlers:
             if not pending_exceptions:
                 break
+            # A consumer that stops a generator raises GeneratorExit at its `yield`: a
+            # BaseException, which `except Exception:` lets through.
+            closes = _catches_generator_exit(handler) or not self._closable
             entry = set()
             for state in pending_exceptions:
+                if not closes and type(state.witness) is cst.Yield:
+                    continue
                 state = self._catch(state, handler)
                 if handler.name is not None:
                     for name in _target_names(handler.name.name):
@@ -918,7 +926,15 @@ class ScopeAnalysis:
             out.absorb_jumps(handled)
             out.normal |= handled.normal
             if _catches_everything(handler):
-                pending_exceptions = set()
+                pending_exceptions = (
+                    set()
+                    if closes
+                    else {s for s in pending_exceptions if type(s.witness) is cst.Yield}
+                )
+            elif closes:  # `except GeneratorExit:` is exactly what a closed generator raises
+                pending_exceptions = {
+                    s for s in pending_exceptions if type(s.witness) is not cst.Yield
+                }
         out.raises |= pending_exceptions
         if node.orelse is not None:
             orelse = self.block(node.orelse.body.body, body.normal)
@@ -1033,7 +1049,9 @@ class ScopeAnalysis:
             elif isinstance(node, cst.NamedExpr):
                 state = self.assign(node.target, node.value, state, out)
             elif isinstance(node, cst.Lambda):
-                sites = {s for n in _free_names(node) for s in self._sites_of_name(n, state)}
+                sites = {
+                    s for n in _free_names(self.ctx, node) for s in self._sites_of_name(n, state)
+                }
                 state = self.hand_over(state, sites)
         return state
 
@@ -1302,6 +1320,15 @@ class ScopeAnalysis:
             if self._check_same_trace(call.node, trace_ref, ref, state):
                 return state  # MLflow finds no such span in that trace and ends nothing
             if ref is not None and ref[1] == "span_id":
+                if (
+                    trace_ref is not None
+                    and trace_ref[0] != ref[0]
+                    and self._root_from(trace_ref, state) == -1
+                    and self._root_from(ref, state) != -1
+                ):
+                    # The trace ID is of a span whose trace is not known (one a helper
+                    # started): MLflow may find this span there or not. Maybe ended.
+                    return self._maybe_ended_site(state, ref[0])
                 return self.end_site(ref[0], call.node, state)
             trace = self._root_from(self.id_of(call.arg(facts.TRACE_ID_PARAM), state), state)
             return self._maybe_ended(state, lambda f: trace == -1 or f.root == trace)
@@ -1315,6 +1342,14 @@ class ScopeAnalysis:
             # The trace of a span started across two traces: the one its trace ID named.
             return self.end_site(named, call.node, state, trace_end=True)
         return self._maybe_ended(state, lambda f: f.parent == -1)
+
+    def _maybe_ended_site(self, state: State, site: int) -> State:
+        """An end that may or may not reach this one span: excused, not ended."""
+        fact = state.span(site)
+        if fact is None or fact.status != OPEN:
+            return state
+        handed = _with_status(fact, HANDED, None, len(state.spans))
+        return self._settled(state.with_span(site, handed), site)
 
     def _maybe_ended(self, state: State, which: object) -> State:
         """An end whose target is not known: every span it may end is excused."""
@@ -1544,7 +1579,8 @@ class ScopeAnalysis:
             if site is not None:
                 attr = self._helper_ids.get(value)
                 return ("span", site.index) if attr is None else ("id", site.index, attr)
-            return None
+            ref = self.id_of(value, state)  # ``getattr(root, "trace_id", None)``
+            return ("id", ref[0], ref[1]) if ref is not None else None
         if _is_none_literal(value):
             return ("none",)
         key = self._key(value)
@@ -1566,6 +1602,14 @@ class ScopeAnalysis:
     def id_of(self, expr: cst.BaseExpression | None, state: State) -> tuple[int, str] | None:
         if expr is None:
             return None
+        if isinstance(expr, cst.Call):
+            read = self._getattr_id(expr)
+            if read is not None:  # ``getattr(root, "trace_id", None)``: as ``root.trace_id``
+                site = self.span_of(read[0], state)
+                if site is not None:
+                    attr = read[1]
+                    return site, facts.TRACE_ID_PARAM if attr == facts.REQUEST_ID_PARAM else attr
+            return None
         if isinstance(expr, cst.Attribute) and expr.attr.value in facts.SPAN_ID_ATTRS:
             site = self.span_of(expr.value, state)
             if site is not None:
@@ -1577,6 +1621,20 @@ class ScopeAnalysis:
             if value is not None and value[0] == "id":
                 return value[1], value[2]
         return None
+
+    def _getattr_id(self, call: cst.Call) -> tuple[cst.BaseExpression, str] | None:
+        """``getattr(obj, "span_id"[, default])`` with the builtin ``getattr``."""
+        func = call.func
+        if (
+            not isinstance(func, cst.Name)
+            or func.value != "getattr"
+            or not 2 <= len(call.args) <= 3
+            or any(arg.keyword is not None or arg.star for arg in call.args)
+            or self.ctx.index.lookup("getattr", self.scope)
+        ):
+            return None
+        name = self.ctx.index.string_value(call.args[1].value, self.scope)
+        return (call.args[0].value, name) if name in facts.SPAN_ID_ATTRS else None
 
     def _key(self, expr: cst.BaseExpression | None) -> str | None:
         """The name a value is kept under: ``x``, or ``self.x`` within a method."""
@@ -1844,6 +1902,31 @@ def _catches_everything(handler: cst.ExceptHandler | cst.ExceptStarHandler) -> b
     return False
 
 
+def _is_context_manager(node: cst.CSTNode) -> bool:
+    """``@contextmanager``/``@asynccontextmanager`` (``contextlib.``-qualified or not)."""
+    if not isinstance(node, cst.FunctionDef):
+        return False
+    for decorator in node.decorators:
+        expr = decorator.decorator
+        name = expr.attr.value if isinstance(expr, cst.Attribute) else getattr(expr, "value", None)
+        if name in ("contextmanager", "asynccontextmanager"):
+            return True
+    return False
+
+
+def _catches_generator_exit(handler: cst.ExceptHandler | cst.ExceptStarHandler) -> bool:
+    """A bare ``except:``, or one that names ``BaseException`` or ``GeneratorExit``."""
+    kind = handler.type
+    if kind is None:
+        return True
+    names = [e.value for e in kind.elements] if isinstance(kind, cst.Tuple) else [kind]
+    return any(
+        (name.attr.value if isinstance(name, cst.Attribute) else getattr(name, "value", None))
+        in ("BaseException", "GeneratorExit")
+        for name in names
+    )
+
+
 def _target_names(target: cst.BaseExpression | cst.CSTNode) -> list[str]:
     if isinstance(target, cst.Name):
         return [target.value]
@@ -1902,9 +1985,25 @@ def name_reads(node: cst.CSTNode) -> Iterator[cst.Name]:
         stack.extend(children(current))
 
 
-def _free_names(node: cst.CSTNode) -> set[str]:
-    """Names read anywhere inside a nested function, lambda or class."""
-    return {n.value for n in name_reads(node)}
+def _free_names(ctx: FileContext, node: cst.CSTNode) -> set[str]:
+    """Names read inside a nested function, lambda or class that it takes from outside:
+    not its own locals (a local `root_span` of another function is not the module's)."""
+    cache: dict[int, set[str]] = ctx.cache.setdefault("free names", {})  # type: ignore[assignment]
+    found = cache.get(id(node))
+    if found is not None:
+        return found
+    index = ctx.index
+    inner = index.scopes.get(node)
+    own: list[Scope] = [inner] if inner is not None else []
+    for scope in own:  # grows: the scopes nested inside, too
+        own.extend(scope.children)
+    found = set()
+    for read in name_reads(node):
+        bindings = index.lookup(read.value, index.scope_of(read))
+        if not any(bindings is scope.bindings.get(read.value) for scope in own):
+            found.add(read.value)
+    cache[id(node)] = found
+    return found
 
 
 def _scope_body(node: cst.CSTNode) -> list[cst.CSTNode]:
@@ -1936,7 +2035,7 @@ def _names_shared_outside(
     for child in scope.children:
         if params is not None and _below(child.node, params, scope.node, parents):
             continue
-        for name in _free_names(child.node):
+        for name in _free_names(ctx, child.node):
             closures.setdefault(name, []).append(child.node)
     return shared, closures
 

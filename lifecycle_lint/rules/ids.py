@@ -148,9 +148,11 @@ class DeprecatedRequestId(Rule):
     what = """
         Flags the `request_id=` keyword of a lifecycle call (also as a key of a dict passed
         with `**`) and `.request_id` read from a known span (started here, returned by
-        `mlflow.get_current_active_span()`, or a parameter whose `.span_id` is passed as an
-        ID), when the target MLflow is 3.x (the default, or inferred from the project's
-        pins; set `--mlflow-version 2` for code that must run on MLflow 2). Reads of
+        `mlflow.get_current_active_span()`, or a value whose `.span_id` is passed as an
+        ID: a parameter, or a value taken out of a container or returned by a call the
+        file cannot see into), when the target MLflow is 3.x (the default, or inferred
+        from the project's pins; set `--mlflow-version 2` for code that must run on
+        MLflow 2). Reads of
         `request_id` from other objects (`trace.info.request_id`, a serving context) are
         not flagged, nor a read that is only the MLflow 2 fallback of `.trace_id`
         (`getattr(span, "trace_id", None) or span.request_id`, or under a test of
