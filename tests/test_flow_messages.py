@@ -336,3 +336,29 @@ def test_a_call_is_named_before_a_loop_over_a_list() -> None:
             "end it in `finally` or in a handler",
         )
     ]
+
+
+def test_in_a_loop_a_call_before_the_start_is_not_named() -> None:
+    # `check` runs before `child` exists in each round: it leaks only a span an earlier
+    # round left open. `transform` is what a reader should guard.
+    assert messages(
+        """
+        def run(root, items):
+            for item in items:
+                try:
+                    check(item)
+                    child = client.start_span("t", trace_id=root.trace_id, parent_id=root.span_id)
+                    transform(item)
+                    client.end_span(root.trace_id, child.span_id)
+                except Exception:
+                    pass
+        """
+    ) == [
+        (
+            7,
+            "TLC103",
+            "span `child` started here is not ended when `transform(...)` on line 8 raises "
+            "(and 1 other call): the handler on line 10 carries on after the `try` without "
+            "ending it",
+        )
+    ]

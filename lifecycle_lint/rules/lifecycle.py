@@ -142,27 +142,49 @@ def _place_key(ctx: FileContext, node: cst.CSTNode) -> tuple[int, int, int, int,
     )
 
 
-def _likeliest(ctx: FileContext, nodes: Iterable[cst.CSTNode]) -> tuple[cst.CSTNode, str]:
+def _likeliest(
+    ctx: FileContext, nodes: Iterable[cst.CSTNode], start: cst.CSTNode | None = None
+) -> tuple[cst.CSTNode, str]:
     """The raise point most likely to fail (the exception model's rank, then the
-    first in the file), and how many others there are, as words for the message."""
-    import libcst as cst
+    first in the file), and how many others there are, as words for the message.
+
+    Raise points after ``start`` come first: in a loop, one before the start leaks only
+    a span an earlier round already left open, so it is not what a reader should fix.
+    """
 
     from lifecycle_lint.exception_model import failure_rank
 
     distinct = list({id(node): node for node in nodes}.values())
+    if start is not None and len(distinct) > 1:
+        begins = ctx.line_of(start)  # lines only: a line costs nothing to place
+        later = [node for node in distinct if ctx.line_of(node) > begins]
+        if later:
+            distinct = later + [node for node in distinct if node not in later]
+            ranks_later = [failure_rank(node, ctx) for node in later]
+            top_later = max(ranks_later)
+            chosen = [n for n, r in zip(later, ranks_later, strict=True) if r == top_later]
+            best = min(chosen, key=lambda node: _place_key(ctx, node))
+            return best, _others_words(distinct, best)
     ranks = [failure_rank(node, ctx) for node in distinct]
     top = max(ranks)
     likeliest = [node for node, rank in zip(distinct, ranks, strict=True) if rank == top]
     # Positions cost a statement's layout each: only the likeliest are placed.
     best = min(likeliest, key=lambda node: _place_key(ctx, node))
+    return best, _others_words(distinct, best)
+
+
+def _others_words(distinct: list[cst.CSTNode], best: cst.CSTNode) -> str:
+    """`` (and 2 other calls)``: the raise points not named."""
+    import libcst as cst
+
     others = [node for node in distinct if node is not best]
     if not others:
-        return best, ""
+        return ""
     noun = "call" if all(isinstance(n, cst.Call) for n in others) else "place that may raise"
     if len(others) == 1:
-        return best, f" (and 1 other {noun})"
+        return f" (and 1 other {noun})"
     plural = "calls" if noun == "call" else "places that may raise"
-    return best, f" (and {len(others)} other {plural})"
+    return f" (and {len(others)} other {plural})"
 
 
 _HOW_WORDS = {
@@ -198,7 +220,7 @@ def _caught_message(ctx: FileContext, facts: ScopeFacts, site: Site, caught: lis
     kind = "trace" if site.is_trace else "span"
     if not candidates:  # pragma: no cover - every caught leak has its raise points
         return f"{kind} `{site.name}` {_origin(ctx, site)} is not ended when an exception is caught"
-    best, others = _likeliest(ctx, (node for node, _, _ in candidates.values()))
+    best, others = _likeliest(ctx, (node for node, _, _ in candidates.values()), site.call.node)
     _, handler, how = candidates[id(best)]
     return (
         f"{kind} `{site.name}` {_origin(ctx, site)} is not ended when "
@@ -262,7 +284,7 @@ def _leak_reports(ctx: FileContext, code: str) -> Iterator[Report]:
                 yield Report(site.call.node, _caught_message(ctx, facts, site, caught))
             elif exceptional and code == "TLC103":
                 witnesses = [leak.witness for leak in exceptional if leak.witness is not None]
-                best, others = _likeliest(ctx, witnesses)
+                best, others = _likeliest(ctx, witnesses, site.call.node)
                 yield Report(
                     site.call.node,
                     f"{kind} `{site.name}` {_origin(ctx, site)} is not ended when "
