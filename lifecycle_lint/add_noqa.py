@@ -20,6 +20,7 @@ from pathlib import Path
 
 from lifecycle_lint.engine import LintOptions, decode_source, lint_file, lint_source
 from lifecycle_lint.findings import Finding
+from lifecycle_lint.fixer import compiles
 from lifecycle_lint.lines import python_lines
 from lifecycle_lint.noqa import NOQA, NoqaMap, noqa_codes
 from lifecycle_lint.sources import encode_like, read_source_bytes
@@ -90,14 +91,6 @@ def add_noqa_source(text: str, findings: list[Finding]) -> NoqaEdit:
     return edit
 
 
-def _compiles(text: str, path: str) -> bool:
-    try:
-        compile(text, path, "exec", dont_inherit=True)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return False
-    return True
-
-
 def _key(finding: Finding) -> tuple[str, int, int, str]:
     return (finding.code, finding.line, finding.column, finding.message)
 
@@ -108,7 +101,7 @@ def checked_edit(path: str, text: str, findings: list[Finding], options: LintOpt
     if not edit.added:
         return edit
     again = lint_source(path, edit.edited, options)
-    broke = again.error is not None or (_compiles(text, path) and not _compiles(edit.edited, path))
+    broke = again.error is not None or (compiles(text, path) and not compiles(edit.edited, path))
     # Before noqa on both sides: a comment never moves code, so keys stay the same.
     before = {_key(f) for f in lint_source(path, text, options).findings}
     if broke or any(_key(f) not in before for f in again.findings):

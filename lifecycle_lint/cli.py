@@ -582,20 +582,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         report = render(findings, args.format, color=color, lines_of=lines_of)
     if not _write(report, args.output_file, to_stderr=stdin_fix):
         return EXIT_ERROR
-    if mode == "add-noqa" and not args.quiet:
+    if mode in ("add-noqa", "fix") and not args.quiet:
         count = sum(o.fixed for o in outcomes)
         files_changed = sum(1 for o in outcomes if o.fixed)
-        print(
-            f"lifecycle-lint: noqa added for {count} finding(s) in {files_changed} file(s), "
-            f"{len(findings)} finding(s) left",
-            file=sys.stderr,
+        done, left = (
+            ("noqa added for", "finding(s) left") if mode == "add-noqa" else ("fixed", "remaining")
         )
-    if mode == "fix" and not args.quiet:
-        count = sum(o.fixed for o in outcomes)
-        files_changed = sum(1 for o in outcomes if o.fixed)
         print(
-            f"lifecycle-lint: fixed {count} finding(s) in {files_changed} file(s), "
-            f"{len(findings)} remaining",
+            f"lifecycle-lint: {done} {count} finding(s) in {files_changed} file(s), "
+            f"{len(findings)} {left}",
             file=sys.stderr,
         )
     if internal_errors:

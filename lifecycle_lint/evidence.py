@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from lifecycle_lint.scopes import Binding, BindingKind, Scope
+from lifecycle_lint.scopes import Binding, BindingKind, Scope, _is_none
 from lifecycle_runtime import mlflow_facts as facts
 
 if TYPE_CHECKING:
@@ -151,7 +151,7 @@ class Evidence:
             return "returned by `mlflow.get_current_active_span()`"
         if not all(
             (b.kind is BindingKind.PARAM and _span_annotation(b)) or _taken_out(b) for b in bindings
-        ) or all(_is_none_value(b) for b in bindings):
+        ) or all(_is_none(b.value) for b in bindings):
             return None
         for call in self.ctx.lifecycle_calls:
             for param in (_PARENT_KEYWORD, _SPAN_KEYWORD):
@@ -175,12 +175,7 @@ def _taken_out(binding: Binding) -> bool:
     value = binding.value
     if binding.kind is not BindingKind.VALUE or value is None:
         return False
-    return _is_none_value(binding) or isinstance(value, (cst.Subscript, cst.Call))
-
-
-def _is_none_value(binding: Binding) -> bool:
-    value = binding.value
-    return isinstance(value, cst.Name) and value.value == "None"
+    return _is_none(binding.value) or isinstance(value, (cst.Subscript, cst.Call))
 
 
 def _plain_param(binding: Binding) -> bool:

@@ -601,18 +601,24 @@ def _is_lifecycle(call: cst.Call, ctx: FileContext, scope: Scope) -> bool:
     return False
 
 
+def is_span_reading_function(func: cst.BaseExpression, ctx: FileContext, scope: Scope) -> bool:
+    """One of MLflow's functions that set a span's attributes or make it the active span
+    (``set_span_chat_tools(span, ...)``, ``set_span_in_context(span)``): they lend the
+    span (the caller still ends it) and do not raise."""
+    cst = _cst()
+    name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", "")
+    if not name.startswith(("set_span_", "safe_set_span_")):
+        return False  # a test of the name first: this runs for every call
+    from lifecycle_runtime import mlflow_facts as facts
+
+    return qualified_name(func, ctx, scope) in facts.SPAN_READING_QUALIFIED_NAMES
+
+
 def _is_span_method(call: cst.Call, ctx: FileContext, scope: Scope) -> bool:
     cst = _cst()
     func = call.func
-    name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", "")
-    if name.startswith(("set_span_", "safe_set_span_")):
-        # MLflow's functions that set a span's attributes or make it the active span
-        # (``set_span_chat_tools(span, ...)``, ``set_span_in_context(span)``): the span's
-        # own API, as its methods are.
-        from lifecycle_runtime import mlflow_facts as facts
-
-        if qualified_name(func, ctx, scope) in facts.SPAN_READING_QUALIFIED_NAMES:
-            return True
+    if is_span_reading_function(func, ctx, scope):
+        return True  # the span's own API, as its methods are
     if not isinstance(func, cst.Attribute):
         return False
     receiver = func.value

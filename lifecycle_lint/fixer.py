@@ -76,7 +76,8 @@ def _apply(module: cst.Module, replacements: list[Replacement]) -> str:
     return result
 
 
-def _compiles(text: str, path: str) -> bool:
+def compiles(text: str, path: str) -> bool:
+    """Whether CPython compiles ``text`` (a fix or a noqa comment must keep that true)."""
     try:
         compile(text, path, "exec", dont_inherit=True)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
@@ -95,7 +96,7 @@ class _Checker:
     def __init__(self, path: str, options: LintOptions, original: str, tail: str) -> None:
         self.path = path
         self.options = options
-        self.must_compile = _compiles(original, path)
+        self.must_compile = compiles(original, path)
         #: What libcst's code generation drops at the end of the file (a last ``\r``).
         self.tail = tail
 
@@ -110,7 +111,7 @@ class _Checker:
             module = cst.parse_module(text)
         except (cst.ParserSyntaxError, RecursionError):
             return None
-        if self.must_compile and not _compiles(text, self.path):
+        if self.must_compile and not compiles(text, self.path):
             return None
         try:
             after = self.findings(module, text)

@@ -25,7 +25,13 @@ from lifecycle_lint import exception_model
 from lifecycle_lint.calls import CallKind, LifecycleCall
 from lifecycle_lint.context import FileContext
 from lifecycle_lint.scopes import Scope
-from lifecycle_lint.summaries import Callee, Effect, returned_id, returned_kind
+from lifecycle_lint.summaries import (
+    Callee,
+    Effect,
+    _decorator_name,
+    returned_id,
+    returned_kind,
+)
 from lifecycle_lint.walk import children, descendants
 from lifecycle_runtime import mlflow_facts as facts
 
@@ -1128,10 +1134,7 @@ class ScopeAnalysis:
     def _reads_spans(self, func: cst.BaseExpression) -> bool:
         """An MLflow helper that only sets attributes on the span it is given, or makes it
         the active span (``set_span_in_context``): the caller still ends it."""
-        name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", "")
-        if not name.startswith(("set_span_", "safe_set_span_")):
-            return False
-        return self.ctx.index.qualify(func, self.scope) in facts.SPAN_READING_QUALIFIED_NAMES
+        return exception_model.is_span_reading_function(func, self.ctx, self.scope)
 
     def summarised_call(self, node: cst.Call, callee: Callee, state: State, out: Outcome) -> State:
         """A call the linter can see into: its summary says what it does with the spans
@@ -1906,12 +1909,9 @@ def _is_context_manager(node: cst.CSTNode) -> bool:
     """``@contextmanager``/``@asynccontextmanager`` (``contextlib.``-qualified or not)."""
     if not isinstance(node, cst.FunctionDef):
         return False
-    for decorator in node.decorators:
-        expr = decorator.decorator
-        name = expr.attr.value if isinstance(expr, cst.Attribute) else getattr(expr, "value", None)
-        if name in ("contextmanager", "asynccontextmanager"):
-            return True
-    return False
+    return any(
+        _decorator_name(d) in ("contextmanager", "asynccontextmanager") for d in node.decorators
+    )
 
 
 def _catches_generator_exit(handler: cst.ExceptHandler | cst.ExceptStarHandler) -> bool:

@@ -31,6 +31,7 @@ from lifecycle_lint.summaries import (
     Effect,
     FunctionSummary,
     Summaries,
+    _decorator_name,
     returned_id,
 )
 
@@ -113,7 +114,7 @@ class Knowledge:
                 method = self.summaries.method(info.node, expr.attr.value)
                 if (
                     method is not None
-                    and any(_decorator(d) in _PROPERTIES for d in method.decorators)
+                    and any(_decorator_name(d) in _PROPERTIES for d in method.decorators)
                     and self.summaries.returns_client(method)
                 ):
                     return f"the property `{expr.attr.value}` returns a client"
@@ -383,15 +384,6 @@ def _quiet(call: cst.Call) -> bool:
     if not isinstance(func, cst.Attribute) or func.attr.value not in _LOGGING_METHODS:
         return False
     return _last_name(func.value) in _LOGGER_NAMES
-
-
-def _decorator(decorator: cst.Decorator) -> str | None:
-    expr = decorator.decorator
-    if isinstance(expr, cst.Call):
-        expr = expr.func
-    if isinstance(expr, cst.Attribute):
-        return expr.attr.value
-    return expr.value if isinstance(expr, cst.Name) else None
 
 
 def _declared(qualified: str | None, returns_span: str | None, effect: Effect | None) -> Callee:

@@ -172,12 +172,7 @@ class Positions:
             local = _generate(self.module, line, indents)
         except (ImportError, AttributeError, TypeError):
             return
-        shift = first_line - local[line].start.line
-        for node, where in local.items():
-            self._known[node] = CodeRange(
-                CodePosition(where.start.line + shift, where.start.column),
-                CodePosition(where.end.line + shift, where.end.column),
-            )
+        self._place(local, line, first_line)
 
     def _placement(
         self, line: cst.SimpleStatementLine
@@ -271,7 +266,13 @@ class Positions:
             local = _generate(self.module, statement)
         except (ImportError, AttributeError, TypeError):
             return
-        shift = first_line - local[statement].start.line
+        self._place(local, statement, first_line)
+
+    def _place(
+        self, local: dict[cst.CSTNode, CodeRange], root: cst.CSTNode, first_line: int
+    ) -> None:
+        """Positions generated for ``root`` alone, moved to where ``root`` starts."""
+        shift = first_line - local[root].start.line
         for node, where in local.items():
             self._known[node] = CodeRange(
                 CodePosition(where.start.line + shift, where.start.column),

@@ -15,29 +15,20 @@ callable after this module is imported: the module object forwards calls to it.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import types
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from .backends import read_jsonl
+
 __all__ = ["main", "read_records", "summarize"]
 
 
 def read_records(path: str) -> Iterator[dict[str, Any]]:
     """The records of a guard's JSONL file (a torn last line is skipped)."""
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if isinstance(rec, dict):
-                yield rec
+    return (rec for rec in read_jsonl(path) if isinstance(rec, dict))
 
 
 def summarize(records: Iterable[dict[str, Any]]) -> tuple[str, int]:
